@@ -1,0 +1,1 @@
+"""Leakage and shortcut audits of built benchmarks, and the leak-free / chromosome-held-out variants."""
