@@ -45,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GBHubError as err:
         print(f"gbhub {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `gbhub list | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,1 @@
+"""One short declarative module per benchmark; each defines `SPEC`, a `BenchmarkSpec`."""

@@ -1,0 +1,27 @@
+"""Human regulatory elements (Ensembl): human_ensembl_regulatory of the Genomic Benchmarks collection (upstream version 0)."""
+
+from builders.registry import BenchmarkSpec
+
+SPEC = BenchmarkSpec(
+    name="human_ensembl_regulatory",
+    pretty_name="Human regulatory elements (Ensembl)",
+    classes=('enhancer', 'ocr', 'promoter'),
+    class_references={'enhancer': 'GRCh38_ensembl100', 'ocr': 'GRCh38_ensembl100', 'promoter': 'GRCh38_ensembl100'},
+    counts={'train': {'enhancer': 85512, 'ocr': 69902, 'promoter': 75934}, 'test': {'enhancer': 21378, 'ocr': 17476, 'promoter': 18859}},
+    description=(
+        'Three classes from the Ensembl Regulatory Build (GRCh38, Ensembl release 100): `enhancer`, '
+        '`promoter` and `ocr` (open chromatin regions observed by DNase-seq and covered by no other '
+        'annotation). The `ocr` sequences are the positives of `human_ocr_ensembl`. The tables '
+        'leave the strand empty (read as `+`). '
+    ),
+    source_citation=r"""@article{zerbino2015ensembl,
+  title   = {The Ensembl Regulatory Build},
+  author  = {Zerbino, Daniel R and Wilder, Steven P and Johnson, Nathan and Juettemann, Thomas and Flicek, Paul R},
+  journal = {Genome Biology},
+  volume  = {16},
+  number  = {1},
+  pages   = {56},
+  year    = {2015},
+  doi     = {10.1186/s13059-015-0621-5}
+}""",
+)

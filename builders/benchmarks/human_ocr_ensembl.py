@@ -1,0 +1,27 @@
+"""Human open chromatin regions (Ensembl): human_ocr_ensembl of the Genomic Benchmarks collection (upstream version 0)."""
+
+from builders.registry import BenchmarkSpec
+
+SPEC = BenchmarkSpec(
+    name="human_ocr_ensembl",
+    pretty_name="Human open chromatin regions (Ensembl)",
+    classes=('negative', 'positive'),
+    class_references={'negative': 'GRCh38_ensembl100', 'positive': 'GRCh38_ensembl100'},
+    counts={'train': {'negative': 69902, 'positive': 69902}, 'test': {'negative': 17476, 'positive': 17476}},
+    description=(
+        '`positive`: human open chromatin regions of the Ensembl Regulatory Build (GRCh38, Ensembl '
+        'release 100), observed by DNase-seq and covered by no other annotation; `negative`: random '
+        "GRCh38 windows matching the positives' lengths and not overlapping them. The positive "
+        'table leaves the strand empty (read as `+`). '
+    ),
+    source_citation=r"""@article{zerbino2015ensembl,
+  title   = {The Ensembl Regulatory Build},
+  author  = {Zerbino, Daniel R and Wilder, Steven P and Johnson, Nathan and Juettemann, Thomas and Flicek, Paul R},
+  journal = {Genome Biology},
+  volume  = {16},
+  number  = {1},
+  pages   = {56},
+  year    = {2015},
+  doi     = {10.1186/s13059-015-0621-5}
+}""",
+)

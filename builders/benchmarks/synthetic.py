@@ -1,0 +1,23 @@
+"""Synthetic: the built-in offline benchmark (planted motif vs background), the project's embedded default."""
+
+from builders import synthetic
+from builders.registry import BenchmarkSpec
+
+SPEC = BenchmarkSpec(
+    name="synthetic",
+    pretty_name="Synthetic planted-motif benchmark",
+    classes=("negative", "positive"),
+    class_references={"negative": "synthetic", "positive": "synthetic"},
+    counts=synthetic.COUNTS,
+    description=(
+        f"{synthetic.LENGTH} bp windows of a random genome generated in code (seed {synthetic.SEED}). "
+        f"`positive` windows carry the motif `{synthetic.MOTIF}` at a random offset; `negative` "
+        "windows are background. Both strands; the FASTA names contigs the Ensembl way (`1`, `MT`) "
+        "and the tables the UCSC way (`chr1`, `chrM`). Built offline with no arguments: a smoke test "
+        "of the whole pipeline, not a biological benchmark."
+    ),
+    source_citation="",
+    citations=(),
+    upstream=False,
+    generate=synthetic.generate,
+)

@@ -1,0 +1,186 @@
+"""Building a benchmark: fetch and verify tables, resolve references, plan splits, write the Hub layout."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import datasets
+import pandas as pd
+
+import builders
+from builders.builder import GenomicBenchmark
+from builders.coordinates import UPSTREAM_COMMIT, UPSTREAM_REPOSITORY, fetch_table, read_table
+from builders.download import cache_root
+from builders.hub_layout import write_config
+from builders.plan import SPLITS, upstream_plan, write_plan
+from builders.references import REFERENCES, ResolvedReference, resolve_reference
+from builders.registry import BenchmarkSpec, get_benchmark
+
+logger = logging.getLogger(__name__)
+DEFAULT_SEED = 42
+VALIDATION_FRACTION = 0.1
+
+
+def build_benchmark(
+    name: str,
+    out_dir: str | os.PathLike,
+    *,
+    coordinates_dir: str | os.PathLike | None = None,
+    references: dict[str, Path] | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    seed: int = DEFAULT_SEED,
+    num_proc: int | None = None,
+    progress: bool = True,
+    write_card: bool = True,
+) -> Path:
+    """Build benchmark `name` into the Hub-layout folder `out_dir` and return the config folder.
+
+    Args:
+        name: a benchmark of the registry (`gbhub list`).
+        out_dir: Hub-layout folder; other configs in it are kept.
+        coordinates_dir: local copy of upstream `datasets/`; default: download at the pinned commit.
+        references: `{reference key: local FASTA}` used instead of downloading (see
+            `builders.references.parse_reference_args`).
+        cache_dir: gbhub cache (default `$GBHUB_CACHE` or `~/.cache/gbhub`).
+        seed: seed of the stratified validation split (recorded in the provenance).
+        num_proc: worker processes for sequence extraction.
+        progress: show progress bars.
+        write_card: re-render `out_dir/README.md` afterwards.
+    """
+    inputs = prepare_inputs(name, coordinates_dir=coordinates_dir, references=references,
+                            cache_dir=cache_dir, progress=progress)
+    spec = inputs.spec
+    plan = upstream_plan(inputs.tables, inputs.table_names, inputs.genomes, seed=seed,
+                         fraction=VALIDATION_FRACTION)
+    provenance = _provenance(spec, inputs.digests, inputs.resolved, seed, plan)
+    dataset = materialize(plan, spec.name, spec.classes, cache_dir=cache_dir, num_proc=num_proc)
+    target = write_config(out_dir, spec.name, dataset, provenance)
+    if write_card:
+        from hub_cards.dataset_card import write_dataset_card
+
+        write_dataset_card(out_dir)
+    logger.info("built %s into %s", spec.name, target)
+    return target
+
+
+@dataclass
+class BuildInputs:
+    """Everything a benchmark is built from, validated: tables, their checksums, prepared genomes.
+
+    Attributes:
+        spec: the benchmark.
+        tables: validated coordinate tables, `{upstream split: {label: DataFrame}}`.
+        table_names: `<name>/<split>/<class>.csv.gz` of each table (for error messages).
+        digests: sha256 of each table, `{"<split>/<class>.csv.gz": hex}`.
+        resolved: the prepared references, by reference key.
+        genomes: prepared reference folder of each label (what the split plan needs).
+    """
+
+    spec: BenchmarkSpec
+    tables: dict[str, dict[int, pd.DataFrame]]
+    table_names: dict[str, dict[int, str]]
+    digests: dict[str, str]
+    resolved: dict[str, ResolvedReference]
+    genomes: dict[int, str]
+
+
+def prepare_inputs(
+    name: str, *, coordinates_dir=None, references: dict[str, Path] | None = None, cache_dir=None,
+    progress: bool = True,
+) -> BuildInputs:
+    """Fetch/verify/validate the tables of benchmark `name` and resolve its references."""
+    spec = get_benchmark(name)
+    references = dict(references or {})
+    if not spec.upstream:
+        fasta, coordinates_dir = spec.generate(cache_root(cache_dir) / "builtin" / spec.name)
+        references.setdefault("synthetic", fasta)
+    tables, names, digests = _read_tables(spec, coordinates_dir, cache_dir, progress)
+    resolved = {
+        key: resolve_reference(REFERENCES[key], local_path=references.get(key), cache_dir=cache_dir,
+                               progress=progress)
+        for key in sorted(set(spec.class_references.values()))
+    }
+    genomes = {label: str(resolved[spec.class_references[cls]].genome.path)
+               for label, cls in enumerate(spec.classes)}
+    return BuildInputs(spec, tables, names, digests, resolved, genomes)
+
+
+def materialize(
+    plan, config: str, class_names, *, cache_dir=None, num_proc: int | None = None
+) -> datasets.DatasetDict:
+    """Run the `GenomicBenchmark` builder over a split plan and return the splits, in memory.
+
+    The Arrow files live in a temporary folder under the gbhub cache and are loaded into memory
+    before it is removed, so nothing is left behind.
+    """
+    root = cache_root(cache_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="build-", dir=root) as tmp:
+        plan_path = write_plan(plan, Path(tmp) / "plan.parquet")
+        builder = GenomicBenchmark(
+            cache_dir=str(Path(tmp) / "arrow"),
+            config_name=config,
+            class_names=tuple(class_names),
+            plan_path=str(plan_path),
+            plan_sha256=hashlib.sha256(plan_path.read_bytes()).hexdigest(),
+        )
+        builder.download_and_prepare(num_proc=num_proc)
+        splits = builder.as_dataset(in_memory=True)
+        return datasets.DatasetDict({split: splits[split] for split in SPLITS})
+
+
+def _read_tables(spec: BenchmarkSpec, coordinates_dir, cache_dir, progress):
+    tables: dict[str, dict[int, object]] = {"train": {}, "test": {}}
+    names: dict[str, dict[int, str]] = {"train": {}, "test": {}}
+    digests: dict[str, str] = {}
+    for split in ("train", "test"):
+        for label, cls in enumerate(spec.classes):
+            rel = f"{spec.name}/{split}/{cls}.csv.gz"
+            if spec.upstream:
+                path, digest = fetch_table(spec.name, split, cls, coordinates_dir=coordinates_dir,
+                                           cache_dir=cache_dir, progress=progress)
+            else:
+                path = Path(coordinates_dir) / rel
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            tables[split][label] = read_table(path, name=rel)
+            names[split][label] = rel
+            digests[f"{split}/{cls}.csv.gz"] = digest
+    return tables, names, digests
+
+
+def _provenance(spec: BenchmarkSpec, digests, resolved: dict[str, ResolvedReference], seed, plan) -> dict:
+    """The `provenance/<config>.json` record the dataset card is rendered from."""
+    return {
+        "config": spec.name,
+        "pretty_name": spec.pretty_name,
+        "description": spec.description,
+        "classes": list(spec.classes),
+        "class_references": dict(spec.class_references),
+        "references": {
+            key: {
+                "url": r.reference.url,
+                "assembly": r.reference.assembly,
+                "kind": r.reference.kind,
+                "sha256": r.sha256,
+                "source": r.source,
+            }
+            for key, r in resolved.items()
+        },
+        "citations": list(spec.citations),
+        "license": spec.license,
+        "homepage": spec.homepage,
+        "upstream": (
+            {"repository": UPSTREAM_REPOSITORY, "commit": UPSTREAM_COMMIT, "tables": digests}
+            if spec.upstream else None
+        ),
+        "package_version": builders.__version__,
+        "validation": {"seed": seed, "fraction": VALIDATION_FRACTION, "stratified": True},
+        "parent": None,
+        "variant_note": None,
+        "splits": {split: {"num_examples": int((plan["split"] == split).sum())} for split in SPLITS},
+    }

@@ -1,0 +1,111 @@
+"""The `datasets` builder every benchmark shares: a split plan of coordinates in, Arrow sequence tables out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import datasets
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from builders.genome import Genome
+from builders.plan import SPLITS
+
+
+def benchmark_features(class_names: list[str] | tuple[str, ...]) -> datasets.Features:
+    """The published schema (DESIGN.md): declared once, `label` a ClassLabel in upstream order."""
+    return datasets.Features(
+        {
+            "id": datasets.Value("string"),
+            "sequence": datasets.Value("string"),
+            "label": datasets.ClassLabel(names=list(class_names)),
+            "region": datasets.Value("string"),
+            "start": datasets.Value("int64"),
+            "end": datasets.Value("int64"),
+            "strand": datasets.Value("string"),
+        }
+    )
+
+
+@dataclass
+class GenomicBenchmarkConfig(datasets.BuilderConfig):
+    """A benchmark config: its classes and the split plan (a Parquet file of coordinate rows).
+
+    Attributes:
+        class_names: ClassLabel names, in label order.
+        plan_path: Parquet written by `builders.plan.write_plan` (columns `PLAN_COLUMNS`).
+        plan_sha256: checksum of the plan, so that the builder's cache key follows its content.
+        chunk_rows: coordinate rows per generated Arrow table (and per worker task with num_proc).
+    """
+
+    class_names: tuple[str, ...] = field(default_factory=tuple)
+    plan_path: str | None = None
+    plan_sha256: str | None = None
+    chunk_rows: int = 100_000
+
+
+class GenomicBenchmark(datasets.ArrowBasedBuilder):
+    """Resolves a plan of genomic coordinates against prepared references into sequence tables."""
+
+    BUILDER_CONFIG_CLASS = GenomicBenchmarkConfig
+
+    def _info(self) -> datasets.DatasetInfo:
+        return datasets.DatasetInfo(features=benchmark_features(self.config.class_names))
+
+    def _split_generators(self, dl_manager):
+        plan = pd.read_parquet(self.config.plan_path, columns=["split"])
+        generators = []
+        for split in SPLITS:
+            rows = np.flatnonzero(plan["split"].to_numpy() == split)
+            chunks = [
+                (int(lo), int(hi))
+                for lo, hi in _ranges(rows, self.config.chunk_rows)
+            ]
+            generators.append(
+                datasets.SplitGenerator(name=split, gen_kwargs={"chunks": chunks, "plan_path": self.config.plan_path})
+            )
+        return generators
+
+    def _generate_tables(self, chunks: list[tuple[int, int]], plan_path: str):
+        # Workers receive only paths and row ranges; each opens (and closes) what it reads.
+        plan = pd.read_parquet(plan_path)
+        genomes: dict[str, Genome] = {}
+        for lo, hi in chunks:
+            part = plan.iloc[lo:hi]
+            pieces = []
+            for (genome_dir, table), group in part.groupby(["genome", "table"], sort=False):
+                genome = genomes.setdefault(genome_dir, Genome(genome_dir))
+                positions = part.index.get_indexer(group.index)
+                fetched = genome.fetch(
+                    group["region"].to_numpy(), group["start"].to_numpy(np.int64),
+                    group["end"].to_numpy(np.int64), (group["strand"] == "-").to_numpy(),
+                    table=table, rows=group["row"].to_numpy(),
+                )
+                pieces.append((positions, fetched))
+            order = np.concatenate([p for p, _ in pieces])
+            joined = pa.concat_arrays([a for _, a in pieces])
+            inverse = np.empty(len(order), dtype=np.int64)
+            inverse[order] = np.arange(len(order))
+            sequences = joined.take(pa.array(inverse))
+            yield f"{lo}", pa.table(
+                {
+                    "id": pa.array(part["id"].to_numpy(), type=pa.string()),
+                    "sequence": sequences,
+                    "label": pa.array(part["label"].to_numpy(), type=pa.int64()),
+                    "region": pa.array(part["region"].to_numpy(), type=pa.string()),
+                    "start": pa.array(part["start"].to_numpy(), type=pa.int64()),
+                    "end": pa.array(part["end"].to_numpy(), type=pa.int64()),
+                    "strand": pa.array(part["strand"].to_numpy(), type=pa.string()),
+                }
+            )
+
+
+def _ranges(rows: np.ndarray, size: int):
+    """Contiguous `[lo, hi)` plan-row ranges covering `rows` (which are contiguous per split)."""
+    if len(rows) == 0:
+        return
+    if not np.array_equal(rows, np.arange(rows[0], rows[-1] + 1)):
+        raise ValueError("plan rows of a split must be contiguous")
+    for lo in range(int(rows[0]), int(rows[-1]) + 1, size):
+        yield lo, min(lo + size, int(rows[-1]) + 1)

@@ -1,0 +1,132 @@
+"""`gbhub list`, `gbhub references` and `gbhub build`: thin layers over the registry and the engine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from builders.references import REFERENCES, cached_fasta, parse_reference_args
+from builders.registry import get_benchmark, registry, upstream_benchmarks
+
+
+def register(subparsers) -> None:
+    """Add `list`, `references` and `build` to the `gbhub` subparsers."""
+    p = subparsers.add_parser("list", help="the benchmarks: classes, counts per split, references")
+    p.add_argument("--json", action="store_true", help="print the registry as JSON")
+    p.set_defaults(func=cmd_list)
+
+    p = subparsers.add_parser("references", help="the reference assemblies and their cache state")
+    p.add_argument("--json", action="store_true", help="print the references as JSON")
+    p.add_argument("--cache-dir", help="gbhub cache (default $GBHUB_CACHE or ~/.cache/gbhub)")
+    p.set_defaults(func=cmd_references)
+
+    p = subparsers.add_parser(
+        "build",
+        help="resolve benchmarks into a Hub-layout folder of Parquet + card",
+        description="Build benchmarks into OUT (Parquet per config and split, README.md card). "
+        "Online by default (coordinates at the pinned upstream commit, Ensembl references); "
+        "offline with --coordinates and --reference.",
+    )
+    p.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to build (see `gbhub list`)")
+    p.add_argument("--all", action="store_true", help="build all nine upstream benchmarks")
+    p.add_argument("--out", required=True, help="Hub-layout output folder (other configs are kept)")
+    p.add_argument("--coordinates", metavar="DIR",
+                   help="local copy of upstream `datasets/` (verified against the pinned sha256)")
+    p.add_argument("--reference", action="append", metavar="KEY=PATH",
+                   help="local FASTA (.fa, .fa.gz, bgzip) for a reference key or assembly; repeatable")
+    p.add_argument("--cache-dir", help="gbhub cache (default $GBHUB_CACHE or ~/.cache/gbhub)")
+    p.add_argument("--seed", type=int, default=42, help="seed of the stratified validation split")
+    p.add_argument("--num-proc", type=int, default=None, help="worker processes for extraction")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.set_defaults(func=cmd_build)
+
+
+def benchmark_rows() -> list[dict]:
+    rows = []
+    for spec in registry().values():
+        rows.append({
+            "name": spec.name,
+            "classes": list(spec.classes),
+            "counts": {split: dict(c) for split, c in spec.counts.items()},
+            "splits": published_counts(spec.counts),
+            "references": dict(spec.class_references),
+        })
+    return rows
+
+
+def published_counts(upstream: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """Rows per published split and class: validation is round(10%) of each upstream train class."""
+    from builders.build import VALIDATION_FRACTION
+
+    validation = {c: int(round(VALIDATION_FRACTION * n)) for c, n in upstream["train"].items()}
+    return {
+        "train": {c: n - validation[c] for c, n in upstream["train"].items()},
+        "validation": validation,
+        "test": dict(upstream["test"]),
+    }
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    rows = benchmark_rows()
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2)
+        print()
+        return 0
+    print(f"{'benchmark':34} {'classes':30} {'train':>8} {'valid':>7} {'test':>7}  references")
+    for row in rows:
+        train, valid, test = (sum(row["splits"][s].values()) for s in ("train", "validation", "test"))
+        refs = ",".join(sorted(set(row["references"].values())))
+        print(f"{row['name']:34} {','.join(row['classes']):30} {train:>8,} {valid:>7,} {test:>7,}  {refs}")
+    return 0
+
+
+def reference_rows(cache_dir=None) -> list[dict]:
+    rows = []
+    for ref in REFERENCES.values():
+        cached = cached_fasta(ref, cache_dir)
+        rows.append({
+            "key": ref.key,
+            "assembly": ref.assembly,
+            "kind": ref.kind,
+            "url": ref.url,
+            "size_bp": ref.size_bp,
+            "cached": str(cached) if cached else None,
+            "cached_bytes": cached.stat().st_size if cached else None,
+        })
+    return rows
+
+
+def cmd_references(args: argparse.Namespace) -> int:
+    rows = reference_rows(args.cache_dir)
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2)
+        print()
+        return 0
+    print(f"{'key':24} {'kind':13} {'size':>9}  {'cached':8} url")
+    for row in rows:
+        size = f"{row['size_bp'] / 1e6:,.0f} Mbp" if row["size_bp"] else "-"
+        print(f"{row['key']:24} {row['kind']:13} {size:>9}  {'yes' if row['cached'] else 'no':8} {row['url']}")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from builders.build import build_benchmark
+
+    if args.all and args.names:
+        raise SystemExit("gbhub build: give benchmark names or --all, not both")
+    names = upstream_benchmarks() if args.all else args.names
+    if not names:
+        raise SystemExit("gbhub build: name a benchmark (see `gbhub list`) or pass --all")
+    for name in names:
+        get_benchmark(name)  # fail on a typo before any work
+    references = parse_reference_args(args.reference)
+    for name in names:
+        target = build_benchmark(
+            name, args.out, coordinates_dir=args.coordinates, references=references,
+            cache_dir=args.cache_dir, seed=args.seed, num_proc=args.num_proc,
+            progress=not args.no_progress,
+        )
+        print(f"built {name} -> {target}")
+    print(f"load it with: datasets.load_dataset({str(args.out)!r}, {names[0]!r})")
+    return 0

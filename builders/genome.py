@@ -1,0 +1,350 @@
+"""The one module that touches FASTA: prepares a reference once, then extracts intervals by mmap.
+
+A prepared reference is a folder holding `sequence.bin` (every record's sequence, upper case, newlines
+removed, records back to back) and `index.json` (record name, byte offset, length). Extraction slices
+the memory-mapped file, so a 3 Gbp genome is never loaded into Python objects.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import mmap
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from tqdm.auto import tqdm
+
+from builders.assemblies import KNOWN_LENGTHS, canonical_contig
+from builders.errors import CoordinateTableError, GenomeReferenceError
+
+FORMAT_VERSION = 1
+_BLOCK = 1 << 24
+# IUPAC nucleotide codes (upper case after preparation); anything else in a FASTA is refused.
+_ALLOWED = b"ACGTNRYKMSWBDHV"
+_COMPLEMENT = bytes.maketrans(b"ACGTNRYKMSWBDHV", b"TGCANYRMKSWVHDB")
+
+
+def _open_fasta(path: Path) -> BinaryIO:
+    """Open plain, gzip or bgzip FASTA (bgzip is multi-member gzip) for binary reading."""
+    with open(path, "rb") as probe:
+        magic = probe.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+
+
+def _iter_records(stream: BinaryIO, source: Path) -> Iterator[tuple[str, bytes | None]]:
+    """Yield `(name, None)` at each header and `(name, chunk)` for sequence bytes (newlines kept)."""
+    pending = b""
+    at_line_start = True
+    name: str | None = None
+    while True:
+        try:
+            block = stream.read(_BLOCK)
+        except (EOFError, OSError, gzip.BadGzipFile) as err:
+            raise GenomeReferenceError(
+                f"{source} is truncated or corrupt ({err}); delete it and download it again"
+            ) from err
+        if not block:
+            break
+        data, pending = pending + block, b""
+        pos = 0
+        while pos < len(data):
+            if at_line_start and data[pos : pos + 1] == b">":
+                newline = data.find(b"\n", pos)
+                if newline < 0:
+                    pending = data[pos:]
+                    break
+                header = data[pos + 1 : newline].decode("ascii", "replace").strip()
+                name = header.split()[0] if header.split() else ""
+                if not name:
+                    raise GenomeReferenceError(f"{source} has a FASTA header with no name")
+                yield name, None
+                pos = newline + 1
+                continue
+            if name is None:
+                raise GenomeReferenceError(
+                    f"{source} is not a FASTA file: it does not start with a '>' header line"
+                )
+            nxt = data.find(b"\n>", pos)
+            end = len(data) if nxt < 0 else nxt + 1
+            yield name, data[pos:end]
+            at_line_start = data[end - 1 : end] == b"\n"
+            pos = end
+    if pending:
+        raise GenomeReferenceError(f"{source} ends inside a header line: the file is truncated")
+
+
+@dataclass(frozen=True)
+class Contig:
+    name: str
+    offset: int
+    length: int
+
+
+def prepare(
+    source: Path,
+    dest: Path,
+    *,
+    assembly: str | None = None,
+    sha256: str | None = None,
+    progress: bool = True,
+) -> Path:
+    """Convert the FASTA `source` into a prepared reference folder `dest`, atomically.
+
+    Args:
+        source: plain, gzip or bgzip FASTA.
+        dest: the folder to create; written under a temporary name and renamed when complete.
+        assembly: when a key of `KNOWN_LENGTHS`, every record whose canonical name is a known contig
+            must have that contig's length (a wrong assembly is refused), and at least one must exist.
+        sha256: of `source`, recorded in the index.
+        progress: show a progress bar over the contigs.
+
+    Returns:
+        `dest`.
+    """
+    dest = Path(dest)
+    if (dest / "index.json").exists():
+        return dest
+    tmp = dest.with_name(f".{dest.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir(parents=True)
+    contigs: list[Contig] = []
+    try:
+        with _open_fasta(source) as stream, open(tmp / "sequence.bin", "wb") as out:
+            current, offset, length = None, 0, 0
+            bar = tqdm(desc=f"preparing {source.name}", unit="contig", disable=not progress)
+            for name, chunk in _iter_records(stream, source):
+                if chunk is None:
+                    if current is not None:
+                        contigs.append(Contig(current, offset, length))
+                        offset += length
+                    current, length = name, 0
+                    bar.update(1)
+                    continue
+                seq = chunk.translate(None, b"\r\n\t ").upper()
+                bad = seq.translate(None, _ALLOWED)
+                if bad:
+                    raise GenomeReferenceError(
+                        f"{source}: record {name!r} holds {bad[:1]!r}, which is not a nucleotide code; "
+                        "is this a FASTA of DNA?"
+                    )
+                out.write(seq)
+                length += len(seq)
+            if current is not None:
+                contigs.append(Contig(current, offset, length))
+            bar.close()
+        _check_records(contigs, source, assembly)
+        index = {
+            "format_version": FORMAT_VERSION,
+            "source": str(source),
+            "source_sha256": sha256,
+            "assembly": assembly,
+            "contigs": [[c.name, c.offset, c.length] for c in contigs],
+        }
+        (tmp / "index.json").write_text(json.dumps(index))
+        try:
+            os.replace(tmp, dest)
+        except OSError:
+            if not (dest / "index.json").exists():  # not a concurrent twin that finished first
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def _check_records(contigs: list[Contig], source: Path, assembly: str | None) -> None:
+    if not contigs:
+        raise GenomeReferenceError(f"{source} holds no FASTA records")
+    seen: dict[str, str] = {}
+    for contig in contigs:
+        key = canonical_contig(contig.name)
+        if key in seen:
+            raise GenomeReferenceError(
+                f"{source} has records {seen[key]!r} and {contig.name!r}, which name the same contig"
+            )
+        seen[key] = contig.name
+    known = KNOWN_LENGTHS.get(assembly or "")
+    if not known:
+        return
+    matched = 0
+    for contig in contigs:
+        expected = known.get(canonical_contig(contig.name))
+        if expected is None:
+            continue
+        if contig.length != expected:
+            raise GenomeReferenceError(
+                f"{source} is not {assembly}: contig {contig.name!r} is {contig.length:,} bp, "
+                f"but {assembly} {canonical_contig(contig.name)} is {expected:,} bp. "
+                f"Pass a {assembly} FASTA (--reference KEY=PATH) or let gbhub download it."
+            )
+        matched += 1
+    if matched == 0:
+        raise GenomeReferenceError(
+            f"{source} has none of the {assembly} chromosomes ({', '.join(list(known)[:5])}, ...): "
+            f"it is not a {assembly} FASTA"
+        )
+
+
+class Genome:
+    """A prepared reference: resolves contig names and extracts sequences by memory map.
+
+    Holds only the index; each `fetch` opens, maps and closes `sequence.bin` itself, so a `Genome`
+    is cheap to pickle into worker processes.
+    """
+
+    def __init__(self, prepared: str | os.PathLike):
+        self.path = Path(prepared)
+        index = json.loads((self.path / "index.json").read_text())
+        if index.get("format_version") != FORMAT_VERSION:
+            raise GenomeReferenceError(
+                f"{self.path} was prepared by another gbhub version; delete it to prepare it again"
+            )
+        self.source_sha256: str | None = index.get("source_sha256")
+        self.contigs = {name: Contig(name, off, n) for name, off, n in index["contigs"]}
+        self._by_key = {canonical_contig(name): c for name, c in self.contigs.items()}
+
+    def resolve(self, region: str) -> Contig | None:
+        """The contig a table's `region` names, in any spelling (`chr1`/`1`, `chrM`/`MT`/`MtDNA`...)."""
+        return self.contigs.get(region) or self._by_key.get(canonical_contig(region))
+
+    def fetch(
+        self,
+        regions: np.ndarray,
+        starts: np.ndarray,
+        ends: np.ndarray,
+        minus: np.ndarray,
+        *,
+        table: str = "<table>",
+        rows: np.ndarray | None = None,
+    ) -> pa.Array:
+        """Sequences of 0-based half-open intervals, reverse-complemented where `minus`.
+
+        Args:
+            regions: `(n,)` contig or transcript names as the table spells them.
+            starts, ends: `(n,)` int64, 0-based half-open (`seq[start:end]`).
+            minus: `(n,)` bool, True where the strand is `-`.
+            table, rows: the source file and each interval's row number, for error messages.
+
+        Returns:
+            A `pa.string()` array of `n` upper-case sequences.
+
+        Raises:
+            CoordinateTableError: an unknown contig, or an interval that ends past its contig
+                (never silently shortened).
+        """
+        n = len(starts)
+        rows = np.arange(1, n + 1) if rows is None else rows
+        offsets = np.empty(n, dtype=np.int64)
+        lengths = np.empty(n, dtype=np.int64)
+        inverse, unique = pd.factorize(np.asarray(regions, dtype=object))
+        for i, region in enumerate(unique):
+            contig = self.resolve(str(region))
+            if contig is None:
+                row = rows[np.argmax(inverse == i)]
+                raise CoordinateTableError(
+                    f"unknown contig {region!r} at row {row} of {table}: the reference "
+                    f"{self.path} has {_sample(self.contigs)}; pass the reference this table "
+                    "was made for (--reference KEY=PATH)"
+                )
+            offsets[inverse == i] = contig.offset
+            lengths[inverse == i] = contig.length
+        past = ends > lengths
+        if past.any():
+            i = int(np.argmax(past))
+            raise CoordinateTableError(
+                f"{regions[i]}:{starts[i]}-{ends[i]} ends past {regions[i]} (length {lengths[i]:,}), "
+                f"row {rows[i]} of {table}: the table does not match this reference; "
+                "check that the reference is the assembly the table was made for"
+            )
+        absolute = offsets + starts  # byte offset of each interval's first base in sequence.bin
+        minus = np.asarray(minus, dtype=bool)
+        pieces = []
+        with pa.memory_map(str(self.path / "sequence.bin"), "r") as mapped:
+            for lo, hi in _chunks(ends - starts):
+                pieces.append(_extract(mapped, absolute[lo:hi], (ends - starts)[lo:hi], minus[lo:hi]))
+        return pa.concat_arrays(pieces) if pieces else pa.array([], type=pa.string())
+
+
+# Arrow string_view arrays: each row is a 16-byte view (int32 length, then 12 inline bytes when the
+# length is <= 12, else a 4-byte prefix, an int32 buffer index and an int32 offset into that buffer).
+# Views point straight into the memory-mapped genome; one C++ cast to `string` copies them out.
+_WINDOW = 1 << 30  # buffer k covers sequence.bin[k * 2**30 : k * 2**30 + 2**31 - 1]
+_MAX_ROWS = 1 << 18
+_COMPLEMENT_LUT = np.frombuffer(_COMPLEMENT, dtype=np.uint8)
+
+
+def _chunks(lengths: np.ndarray) -> Iterator[tuple[int, int]]:
+    """Row ranges of at most `_MAX_ROWS` rows and `_WINDOW` bases (int32 offsets stay valid)."""
+    lo, n = 0, len(lengths)
+    cumulative = np.cumsum(lengths)
+    while lo < n:
+        base = cumulative[lo - 1] if lo else 0
+        hi = min(n, lo + _MAX_ROWS, int(np.searchsorted(cumulative, base + _WINDOW, side="right")))
+        hi = max(hi, lo + 1)
+        yield lo, hi
+        lo = hi
+
+
+def _views(source: np.ndarray, pos: np.ndarray, lengths: np.ndarray, buffer: np.ndarray,
+           offset: np.ndarray) -> np.ndarray:
+    """`(n, 16)` uint8 string views of `source[pos:pos + length]`, stored at `buffer`/`offset`."""
+    n = len(pos)
+    out = np.zeros((n, 16), dtype=np.uint8)
+    out[:, :4] = lengths.astype("<i4").view(np.uint8).reshape(n, 4)
+    k = np.arange(12)
+    head = source[np.minimum(pos[:, None] + k, len(source) - 1)]
+    head[k >= lengths[:, None]] = 0
+    inline = lengths <= 12
+    out[inline, 4:] = head[inline]
+    wide = ~inline
+    out[wide, 4:8] = head[wide, :4]
+    out[wide, 8:12] = buffer[wide].astype("<i4").view(np.uint8).reshape(-1, 4)
+    out[wide, 12:16] = offset[wide].astype("<i4").view(np.uint8).reshape(-1, 4)
+    return out
+
+
+def _zero_copy(mapped: pa.MemoryMappedFile, offset: int, nbytes: int) -> pa.Buffer:
+    mapped.seek(offset)
+    return mapped.read_buffer(nbytes)  # a slice of the mapping, not a copy
+
+
+def _view_array(views: np.ndarray, buffers: list[pa.Buffer]) -> pa.Array:
+    return pa.Array.from_buffers(
+        pa.string_view(), len(views), [None, pa.py_buffer(views), *buffers]
+    ).cast(pa.string())
+
+
+def _extract(mapped: pa.MemoryMappedFile, absolute: np.ndarray, lengths: np.ndarray,
+             minus: np.ndarray) -> pa.Array:
+    """Sequences at byte offsets `absolute` of the mapped genome; reverse complement where `minus`."""
+    size = mapped.size()
+    genome = np.frombuffer(_zero_copy(mapped, 0, size), dtype=np.uint8)
+    buffers = [_zero_copy(mapped, k, min(size - k, 2**31 - 1)) for k in range(0, size, _WINDOW)]
+    views = np.empty((len(absolute), 16), dtype=np.uint8)
+    plus = ~minus
+    views[plus] = _views(genome, absolute[plus], lengths[plus], absolute[plus] // _WINDOW,
+                         absolute[plus] % _WINDOW)
+    if minus.any():
+        m_abs, m_len = absolute[minus], lengths[minus]
+        forward = _view_array(_views(genome, m_abs, m_len, m_abs // _WINDOW, m_abs % _WINDOW), buffers)
+        bounds = np.frombuffer(forward.buffers()[1], dtype=np.int32)[: len(m_abs) + 1]
+        data = np.frombuffer(forward.buffers()[2], dtype=np.uint8)[bounds[0] : bounds[-1]]
+        # Reversing the whole buffer reverses every sequence (and their order); complement by table.
+        reverse_complement = _COMPLEMENT_LUT[data[::-1]]
+        pos = (bounds[-1] - bounds[1:]).astype(np.int64)  # where row j now starts
+        views[minus] = _views(reverse_complement, pos, m_len, np.full(len(pos), len(buffers)), pos)
+        buffers = [*buffers, pa.py_buffer(reverse_complement)]
+    return _view_array(views, buffers)
+
+
+def _sample(contigs: dict[str, Contig], k: int = 5) -> str:
+    names = list(contigs)
+    more = f", ... ({len(names)} records)" if len(names) > k else ""
+    return "records " + ", ".join(names[:k]) + more

@@ -1,0 +1,161 @@
+"""Reference assemblies: the registry, and resolving a key to a prepared `Genome` (local, cached or downloaded)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from builders.assemblies import assembly_size
+from builders.download import cache_root, download, sha256_file
+from builders.errors import GenomeReferenceError, UnknownBenchmarkError
+from builders.genome import Genome, prepare
+
+ENSEMBL = "https://ftp.ensembl.org/pub"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference FASTA that coordinate tables are resolved against.
+
+    Attributes:
+        key: stable registry key (`--reference KEY=PATH`).
+        assembly: assembly name; also accepted as `--reference ASSEMBLY=PATH` for every genome
+            reference of that assembly.
+        kind: "genome" (contigs) or "transcriptome" (transcript ids).
+        url: the source FASTA (Ensembl, https).
+        checksums_url: the checksum file the source publishes next to it, or None.
+    """
+
+    key: str
+    assembly: str
+    kind: str
+    url: str
+    description: str
+    checksums_url: str | None = None
+
+    @property
+    def filename(self) -> str:
+        return self.url.rsplit("/", 1)[-1]
+
+    @property
+    def size_bp(self) -> int | None:
+        return assembly_size(self.assembly) if self.kind == "genome" else None
+
+
+def _ensembl(key: str, assembly: str, kind: str, path: str, description: str) -> Reference:
+    url = f"{ENSEMBL}/{path}"
+    return Reference(key, assembly, kind, url, description, url.rsplit("/", 1)[0] + "/CHECKSUMS")
+
+
+REFERENCES: dict[str, Reference] = {
+    r.key: r
+    for r in (
+        _ensembl("GRCh38_ensembl97", "GRCh38", "genome",
+                 "release-97/fasta/homo_sapiens/dna/Homo_sapiens.GRCh38.dna.toplevel.fa.gz",
+                 "Human genome GRCh38, Ensembl release 97, toplevel"),
+        _ensembl("GRCh38_ensembl100", "GRCh38", "genome",
+                 "release-100/fasta/homo_sapiens/dna/Homo_sapiens.GRCh38.dna.toplevel.fa.gz",
+                 "Human genome GRCh38, Ensembl release 100, toplevel"),
+        _ensembl("GRCh38_cdna_ensembl97", "GRCh38", "transcriptome",
+                 "release-97/fasta/homo_sapiens/cdna/Homo_sapiens.GRCh38.cdna.all.fa.gz",
+                 "Human cDNA (all transcripts) on GRCh38, Ensembl release 97"),
+        _ensembl("GRCm38_ensembl100", "GRCm38", "genome",
+                 "release-100/fasta/mus_musculus/dna/Mus_musculus.GRCm38.dna.toplevel.fa.gz",
+                 "Mouse genome GRCm38, Ensembl release 100, toplevel"),
+        _ensembl("BDGP6.28_ensembl100", "BDGP6.28", "genome",
+                 "release-100/fasta/drosophila_melanogaster/dna/"
+                 "Drosophila_melanogaster.BDGP6.28.dna.toplevel.fa.gz",
+                 "Fruit fly genome BDGP6.28, Ensembl release 100, toplevel"),
+        _ensembl("WBcel235_ensembl104", "WBcel235", "genome",
+                 "release-104/fasta/caenorhabditis_elegans/dna/"
+                 "Caenorhabditis_elegans.WBcel235.dna.toplevel.fa.gz",
+                 "C. elegans genome WBcel235, Ensembl release 104, toplevel"),
+        Reference("synthetic", "synthetic", "genome", "builtin:synthetic",
+                  "Built-in synthetic genome with planted motifs, generated in code (offline)"),
+    )
+}
+
+
+def get_reference(key: str) -> Reference:
+    try:
+        return REFERENCES[key]
+    except KeyError:
+        raise UnknownBenchmarkError(
+            f"unknown reference {key!r}; known: {', '.join(REFERENCES)} (see `gbhub references`)"
+        ) from None
+
+
+def parse_reference_args(items: list[str] | None) -> dict[str, Path]:
+    """`["KEY=PATH", ...]` from `--reference` into `{reference key: path}`.
+
+    KEY is a reference key, or an assembly name standing for every genome reference of it
+    (`GRCh38=/data/hg38.fa.gz` serves both GRCh38 releases: their chromosomes are identical).
+    """
+    out: dict[str, Path] = {}
+    for item in items or []:
+        key, sep, path = item.partition("=")
+        if not sep or not key or not path:
+            raise GenomeReferenceError(f"--reference {item!r}: expected KEY=PATH, e.g. GRCh38=/data/hg38.fa.gz")
+        if not Path(path).is_file():
+            raise GenomeReferenceError(
+                f"--reference {item!r}: {path} not found. Give a FASTA (.fa, .fa.gz or bgzip) file"
+            )
+        if key in REFERENCES:
+            out[key] = Path(path)
+            continue
+        matched = [r.key for r in REFERENCES.values() if r.assembly == key and r.kind == "genome"]
+        if not matched:
+            raise UnknownBenchmarkError(
+                f"--reference {item!r}: {key!r} is neither a reference key ({', '.join(REFERENCES)}) "
+                f"nor an assembly ({', '.join(sorted({r.assembly for r in REFERENCES.values()}))})"
+            )
+        for name in matched:
+            out.setdefault(name, Path(path))
+    return out
+
+
+def reference_dir(key: str, cache_dir: str | os.PathLike | None = None) -> Path:
+    return cache_root(cache_dir) / "references" / key
+
+
+def cached_fasta(reference: Reference, cache_dir: str | os.PathLike | None = None) -> Path | None:
+    path = reference_dir(reference.key, cache_dir) / reference.filename
+    return path if path.is_file() else None
+
+
+@dataclass(frozen=True)
+class ResolvedReference:
+    """A reference ready for extraction, and where it came from (for provenance)."""
+
+    reference: Reference
+    genome: Genome
+    fasta: Path
+    sha256: str
+    source: str  # "download" or "local file"
+
+
+def resolve_reference(
+    reference: Reference, *, local_path: Path | None = None, cache_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> ResolvedReference:
+    """Return `reference` prepared for extraction, downloading and preparing it once if needed.
+
+    A local file (`--reference KEY=PATH`) is hashed and prepared into the cache keyed by its sha256;
+    otherwise the source FASTA is downloaded (resumable, verified against the published checksums)
+    into `<cache>/references/<key>/`. Preparation checks contig lengths against the assembly.
+    """
+    folder = reference_dir(reference.key, cache_dir)
+    if local_path is not None:
+        fasta, source = Path(local_path), "local file"
+        digest = sha256_file(fasta)
+    elif reference.url.startswith("builtin:"):
+        raise GenomeReferenceError(f"reference {reference.key!r} is generated in code: pass its local path")
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        fasta, source = folder / reference.filename, "download"
+        digest = download(reference.url, fasta, checksums_url=reference.checksums_url, progress=progress)
+    assembly = reference.assembly if reference.kind == "genome" else None
+    prepared = prepare(fasta, folder / f"prepared-{digest[:16]}", assembly=assembly, sha256=digest,
+                       progress=progress)
+    return ResolvedReference(reference, Genome(prepared), fasta, digest, source)
