@@ -14,6 +14,11 @@ from builders.genome import Genome, prepare
 ENSEMBL = "https://ftp.ensembl.org/pub"
 
 
+def ensembl_base() -> str:
+    """Ensembl FTP root; `GBHUB_ENSEMBL_URL` points it at a mirror (or a test's loopback server)."""
+    return os.environ.get("GBHUB_ENSEMBL_URL", ENSEMBL).rstrip("/")
+
+
 @dataclass(frozen=True)
 class Reference:
     """A reference FASTA that coordinate tables are resolved against.
@@ -23,16 +28,29 @@ class Reference:
         assembly: assembly name; also accepted as `--reference ASSEMBLY=PATH` for every genome
             reference of that assembly.
         kind: "genome" (contigs) or "transcriptome" (transcript ids).
-        url: the source FASTA (Ensembl, https).
-        checksums_url: the checksum file the source publishes next to it, or None.
+        path: the source FASTA, relative to the Ensembl root (`ensembl_base()`), or an absolute
+            URL, or `builtin:<name>` for a reference generated in code.
+        checksums: name of the checksum file the source publishes next to the FASTA, or None.
     """
 
     key: str
     assembly: str
     kind: str
-    url: str
+    path: str
     description: str
-    checksums_url: str | None = None
+    checksums: str | None = "CHECKSUMS"
+
+    @property
+    def url(self) -> str:
+        if "://" in self.path or self.path.startswith("builtin:"):
+            return self.path
+        return f"{ensembl_base()}/{self.path}"
+
+    @property
+    def checksums_url(self) -> str | None:
+        if not self.checksums or self.path.startswith("builtin:"):
+            return None
+        return self.url.rsplit("/", 1)[0] + "/" + self.checksums
 
     @property
     def filename(self) -> str:
@@ -43,36 +61,31 @@ class Reference:
         return assembly_size(self.assembly) if self.kind == "genome" else None
 
 
-def _ensembl(key: str, assembly: str, kind: str, path: str, description: str) -> Reference:
-    url = f"{ENSEMBL}/{path}"
-    return Reference(key, assembly, kind, url, description, url.rsplit("/", 1)[0] + "/CHECKSUMS")
-
-
 REFERENCES: dict[str, Reference] = {
     r.key: r
     for r in (
-        _ensembl("GRCh38_ensembl97", "GRCh38", "genome",
+        Reference("GRCh38_ensembl97", "GRCh38", "genome",
                  "release-97/fasta/homo_sapiens/dna/Homo_sapiens.GRCh38.dna.toplevel.fa.gz",
                  "Human genome GRCh38, Ensembl release 97, toplevel"),
-        _ensembl("GRCh38_ensembl100", "GRCh38", "genome",
+        Reference("GRCh38_ensembl100", "GRCh38", "genome",
                  "release-100/fasta/homo_sapiens/dna/Homo_sapiens.GRCh38.dna.toplevel.fa.gz",
                  "Human genome GRCh38, Ensembl release 100, toplevel"),
-        _ensembl("GRCh38_cdna_ensembl97", "GRCh38", "transcriptome",
+        Reference("GRCh38_cdna_ensembl97", "GRCh38", "transcriptome",
                  "release-97/fasta/homo_sapiens/cdna/Homo_sapiens.GRCh38.cdna.all.fa.gz",
                  "Human cDNA (all transcripts) on GRCh38, Ensembl release 97"),
-        _ensembl("GRCm38_ensembl100", "GRCm38", "genome",
+        Reference("GRCm38_ensembl100", "GRCm38", "genome",
                  "release-100/fasta/mus_musculus/dna/Mus_musculus.GRCm38.dna.toplevel.fa.gz",
                  "Mouse genome GRCm38, Ensembl release 100, toplevel"),
-        _ensembl("BDGP6.28_ensembl100", "BDGP6.28", "genome",
+        Reference("BDGP6.28_ensembl100", "BDGP6.28", "genome",
                  "release-100/fasta/drosophila_melanogaster/dna/"
                  "Drosophila_melanogaster.BDGP6.28.dna.toplevel.fa.gz",
                  "Fruit fly genome BDGP6.28, Ensembl release 100, toplevel"),
-        _ensembl("WBcel235_ensembl104", "WBcel235", "genome",
+        Reference("WBcel235_ensembl104", "WBcel235", "genome",
                  "release-104/fasta/caenorhabditis_elegans/dna/"
                  "Caenorhabditis_elegans.WBcel235.dna.toplevel.fa.gz",
                  "C. elegans genome WBcel235, Ensembl release 104, toplevel"),
         Reference("synthetic", "synthetic", "genome", "builtin:synthetic",
-                  "Built-in synthetic genome with planted motifs, generated in code (offline)"),
+                  "Built-in synthetic genome with planted motifs, generated in code (offline)", None),
     )
 }
 
@@ -149,7 +162,7 @@ def resolve_reference(
     if local_path is not None:
         fasta, source = Path(local_path), "local file"
         digest = sha256_file(fasta)
-    elif reference.url.startswith("builtin:"):
+    elif reference.path.startswith("builtin:"):
         raise GenomeReferenceError(f"reference {reference.key!r} is generated in code: pass its local path")
     else:
         folder.mkdir(parents=True, exist_ok=True)
