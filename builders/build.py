@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -58,14 +59,26 @@ def build_benchmark(
     plan = upstream_plan(inputs.tables, inputs.table_names, inputs.genomes, seed=seed,
                          fraction=VALIDATION_FRACTION)
     provenance = _provenance(spec, inputs.digests, inputs.resolved, seed, plan)
-    dataset = materialize(plan, spec.name, spec.classes, cache_dir=cache_dir, num_proc=num_proc)
-    target = write_config(out_dir, spec.name, dataset, provenance)
+    with _progress_bars(progress):
+        dataset = materialize(plan, spec.name, spec.classes, cache_dir=cache_dir, num_proc=num_proc)
+        target = write_config(out_dir, spec.name, dataset, provenance)
     if write_card:
         from hub_cards.dataset_card import write_dataset_card
 
         write_dataset_card(out_dir)
     logger.info("built %s into %s", spec.name, target)
     return target
+
+
+@contextlib.contextmanager
+def _progress_bars(enabled: bool):
+    """Show or hide the `datasets` progress bars for the duration of the block."""
+    was_enabled = datasets.is_progress_bar_enabled()
+    (datasets.enable_progress_bars if enabled else datasets.disable_progress_bars)()
+    try:
+        yield
+    finally:
+        (datasets.enable_progress_bars if was_enabled else datasets.disable_progress_bars)()
 
 
 @dataclass
