@@ -1,7 +1,77 @@
-"""Subcommands of this package for the `gbhub` console script (placeholder until implemented)."""
+"""The `gbhub card`, `gbhub push` and `gbhub push-model` subcommands (thin layers over `hub_cards`)."""
 
 from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+# Model runs: Trainer checkpoints (optimizer states) and TensorBoard logs stay local.
+MODEL_RUN_IGNORE = ("checkpoint-*", "checkpoint-*/*", "runs/*")
 
 
 def register(subparsers) -> None:
     """Add this package's subcommands to `subparsers`."""
+    card = subparsers.add_parser("card", help="re-render DIR/README.md and its images from the data in DIR",
+                                 description="Re-render the dataset card of a built Hub-layout folder "
+                                             "(no data is rebuilt).")
+    card.add_argument("dir", type=Path, metavar="DIR", help="a folder written by `gbhub build --out DIR`")
+    card.add_argument("--repo-id", metavar="ORG/NAME", help="repository the card's usage snippets load from")
+    card.set_defaults(func=run_card)
+
+    push = subparsers.add_parser("push", help="upload a built dataset folder to the Hub in one commit",
+                                 description="Upload DIR (Parquet, card, images, provenance) to a dataset "
+                                             "repository in one atomic commit, deleting stale Parquet of the "
+                                             "configs it holds. The card is re-rendered first so its snippets "
+                                             "name --repo-id.")
+    _add_push_arguments(push, "DIR", "a folder written by `gbhub build --out DIR`")
+    push.set_defaults(func=run_push)
+
+    push_model = subparsers.add_parser("push-model", help="upload a training run folder to a model repository",
+                                       description="Upload a training run (save_pretrained files and model "
+                                                   "card) in one commit; checkpoint-*/ and runs/ stay local.")
+    _add_push_arguments(push_model, "RUN", "a training run folder")
+    push_model.set_defaults(func=run_push_model)
+
+
+def _add_push_arguments(parser: argparse.ArgumentParser, metavar: str, help_text: str) -> None:
+    parser.add_argument("dir", type=Path, metavar=metavar, help=help_text)
+    parser.add_argument("--repo-id", required=True, metavar="ORG/NAME", help="the Hub repository")
+    parser.add_argument("--private", action="store_true", help="create the repository private")
+    parser.add_argument("--revision", metavar="BRANCH", help="branch to commit to (created when missing)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the operations and sizes; upload nothing (no token needed)")
+
+
+def run_card(args: argparse.Namespace) -> int:
+    """`gbhub card DIR`: re-render the card and print its path."""
+    from hub_cards.dataset_card import write_dataset_card
+
+    print(write_dataset_card(args.dir, repo_id=args.repo_id))
+    return 0
+
+
+def run_push(args: argparse.Namespace, api=None) -> int:
+    """`gbhub push DIR --repo-id ORG/NAME`: render the card for the repo, then upload DIR in one commit."""
+    from hub_cards.dataset_card import write_dataset_card
+
+    if (Path(args.dir) / "provenance").is_dir():
+        write_dataset_card(args.dir, repo_id=args.repo_id)
+    return _push(args, "dataset", (), api)
+
+
+def run_push_model(args: argparse.Namespace, api=None) -> int:
+    """`gbhub push-model RUN --repo-id ORG/NAME`: upload a training run in one commit."""
+    return _push(args, "model", MODEL_RUN_IGNORE, api)
+
+
+def _push(args: argparse.Namespace, repo_type: str, ignore: tuple[str, ...], api) -> int:
+    from hub_cards.publish import format_operations, push_folder
+
+    result = push_folder(args.dir, args.repo_id, repo_type=repo_type, private=args.private,
+                         revision=args.revision, dry_run=args.dry_run, api=api, ignore_patterns=ignore)
+    if args.dry_run:
+        print(format_operations(result, args.repo_id, repo_type, args.revision))
+        print("dry run: nothing was uploaded")
+    else:
+        print(f"pushed {args.dir} to {getattr(result, 'commit_url', None) or args.repo_id}")
+    return 0

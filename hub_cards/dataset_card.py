@@ -1,0 +1,466 @@
+"""The dataset card (`README.md`) of a Hub-layout folder: YAML metadata and a body computed from the data."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datasets import DatasetInfo, Features, SplitDict, SplitInfo
+from datasets.utils.metadata import MetadataConfigs
+from huggingface_hub import DatasetCard, DatasetCardData
+
+from builders.errors import GBHubError
+from hub_cards import plots
+from hub_cards import stats as st
+
+SPLITS = st.SPLITS
+REQUIRED_PROVENANCE_KEYS = ("config", "pretty_name", "description", "classes", "citations", "license")
+TAGS = ["biology", "genomics", "dna", "dna-sequences", "sequence-classification", "genomic-benchmarks"]
+COLLECTION_NAME = "Genomic Benchmarks"
+DEFAULT_REPO_ID = "<org>/genomic-benchmarks"
+DNABERT_MAX_BP = 517  # 512 tokens = [CLS] + 510 overlapping 6-mers + [SEP]
+
+
+class CardError(GBHubError, ValueError):
+    """A Hub-layout folder cannot be described: missing or inconsistent provenance, no data."""
+
+
+@dataclass
+class ConfigEntry:
+    """Everything the card says about one config.
+
+    Attributes:
+        name: config name (the folder holding its Parquet).
+        provenance: the `provenance/<name>.json` object.
+        info: the `datasets.DatasetInfo` written to the YAML `dataset_info`.
+        stats: statistics computed from the Parquet.
+        splits: split names present, in `train, validation, test` order.
+    """
+
+    name: str
+    provenance: dict
+    info: DatasetInfo
+    stats: st.ConfigStats
+    splits: list[str]
+
+
+def find_configs(out_dir: Path) -> list[str]:
+    """Sorted names of the configs of `out_dir` that have a provenance file and Parquet files."""
+    out_dir = Path(out_dir)
+    names = [p.stem for p in (out_dir / "provenance").glob("*.json")]
+    return sorted(n for n in names if any((out_dir / n).glob("*-*.parquet")))
+
+
+def load_provenance(out_dir: Path, config: str) -> dict:
+    """Read and check `provenance/<config>.json`.
+
+    Raises:
+        CardError: the file is not a JSON object or lacks a required key.
+    """
+    path = Path(out_dir) / "provenance" / f"{config}.json"
+    try:
+        prov = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise CardError(f"cannot read provenance {path}: {err}; rebuild the config with `gbhub build`") from err
+    if not isinstance(prov, dict):
+        raise CardError(f"{path} must hold a JSON object, got {type(prov).__name__}; rebuild with `gbhub build`")
+    missing = [k for k in REQUIRED_PROVENANCE_KEYS if k not in prov]
+    if missing:
+        raise CardError(f"{path} lacks {', '.join(missing)}; rebuild the config with `gbhub build {config}`")
+    return prov
+
+
+def _read_split(files: list[Path]) -> tuple[pa.Table, Features]:
+    features = Features.from_arrow_schema(pq.read_schema(files[0]))
+    tables = [pq.read_table(f).cast(features.arrow_schema) for f in files]
+    return pa.concat_tables(tables), features
+
+
+def describe_config(out_dir: Path, config: str) -> ConfigEntry:
+    """Compute the `DatasetInfo` and statistics of one config from its Parquet and provenance.
+
+    Raises:
+        CardError: no split, features differ between splits, or class names differ from the provenance.
+    """
+    out_dir = Path(out_dir)
+    prov = load_provenance(out_dir, config)
+    split_infos, columns, features, download_size = [], {}, None, 0
+    for split in SPLITS:
+        files = st.split_files(out_dir / config, split)
+        if not files:
+            continue
+        table, split_features = _read_split(files)
+        if features is not None and split_features != features:
+            raise CardError(f"{config}/{split} has features {split_features}, other splits have {features}; "
+                            f"rebuild with `gbhub build {config}`")
+        features = split_features
+        split_infos.append(SplitInfo(name=split, num_bytes=table.nbytes, num_examples=table.num_rows))
+        columns[split] = st.split_columns(table)
+        download_size += sum(f.stat().st_size for f in files)
+    if features is None:
+        raise CardError(f"{out_dir / config} has no {'/'.join(SPLITS)}-*.parquet; rebuild with `gbhub build {config}`")
+    names = list(getattr(features.get("label"), "names", []) or [])
+    if names != list(prov["classes"]):
+        raise CardError(f"{config}: Parquet label names {names} differ from provenance classes {prov['classes']}; "
+                        f"rebuild with `gbhub build {config}`")
+    _check_recorded_counts(config, prov, split_infos)
+    splits = SplitDict()
+    for info in split_infos:
+        splits.add(info)
+    dataset_size = sum(i.num_bytes for i in split_infos)
+    info = DatasetInfo(config_name=config, features=features, splits=splits,
+                       download_size=download_size, dataset_size=dataset_size)
+    return ConfigEntry(name=config, provenance=prov, info=info, stats=st.summarize(names, columns),
+                       splits=[i.name for i in split_infos])
+
+
+def _check_recorded_counts(config: str, prov: dict, split_infos: list[SplitInfo]) -> None:
+    """Refuse a provenance whose recorded split sizes differ from the Parquet (a stale or mixed folder)."""
+    recorded = prov.get("splits") or {}
+    for info in split_infos:
+        expected = (recorded.get(info.name) or {}).get("num_examples")
+        if expected is not None and expected != info.num_examples:
+            raise CardError(f"{config}/{info.name}: provenance records {expected} rows, the Parquet holds "
+                            f"{info.num_examples}; rebuild with `gbhub build {config}`")
+
+
+def card_data(entries: list[ConfigEntry]) -> DatasetCardData:
+    """The YAML metadata, with `configs` and `dataset_info` written by `datasets`' own serialisers."""
+    faithful = [e for e in entries if not e.provenance.get("parent")] or entries
+    licenses = sorted({e.provenance["license"] for e in entries})
+    data = DatasetCardData(
+        pretty_name=COLLECTION_NAME if len(entries) > 1 else entries[0].provenance["pretty_name"],
+        license=licenses[0] if len(licenses) == 1 else licenses,
+        tags=TAGS,
+        task_categories=["text-classification"],
+        size_categories=[st.size_category(sum(e.stats.num_sequences for e in faithful))],
+        source_datasets=sorted({"original" if e.provenance.get("upstream") is None else "extended" for e in entries}),
+    )
+    MetadataConfigs({
+        e.name: {**({"default": True} if i == 0 else {}),
+                 "data_files": [{"split": s, "path": f"{e.name}/{s}-*.parquet"} for s in e.splits]}
+        for i, e in enumerate(entries)
+    }).to_dataset_card_data(data)
+    # One list item per config, always (each item is `DatasetInfo._to_yaml_dict()`, what `datasets` writes):
+    # `DatasetInfosDict.to_dataset_card_data` would write a lone config as a mapping instead, so the shape
+    # of the YAML would change when a second config is built into the folder.
+    data["dataset_info"] = [{"config_name": e.name, **_info_yaml(e.info)} for e in entries]
+    return data
+
+
+def _info_yaml(info: DatasetInfo) -> dict:
+    yaml_dict = info._to_yaml_dict()  # the exact form `datasets` writes and reads back
+    yaml_dict.pop("config_name", None)
+    return yaml_dict
+
+
+def render_body(entries: list[ConfigEntry], out_dir: Path, repo_id: str | None = None) -> str:
+    """The Markdown body of the card, every figure computed from the data in `out_dir`.
+
+    Args:
+        entries: the configs, sorted by name.
+        out_dir: the Hub-layout folder (for images and audit reports).
+        repo_id: the Hub repository the snippets load from (a placeholder when `None`).
+    """
+    repo = repo_id or DEFAULT_REPO_ID
+    sections = [
+        _intro(entries),
+        "## Overview\n\n" + _overview_table(entries) + "\n\n" + OVERVIEW_NOTE,
+        _usage(entries[0], repo),
+        SPLITS_NOTE,
+        "## Configs\n\n" + "\n\n".join(_config_section(e, out_dir, repo) for e in entries),
+        _citation_section(entries),
+    ]
+    return "\n\n".join(s.strip() for s in sections) + "\n"
+
+
+def _cell(value) -> str:
+    """Escape a value for a Markdown table cell."""
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _fmt(value: float, digits: int = 2) -> str:
+    if value != value:  # NaN
+        return "–"
+    if value == float("inf"):
+        return "∞"
+    return f"{value:,.{digits}f}"
+
+
+def _table(header: list[str], align: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _intro(entries: list[ConfigEntry]) -> str:
+    names = ", ".join(f"[`{e.name}`](#{_anchor(e.name)})" for e in entries)
+    total = sum(e.stats.num_sequences for e in entries)
+    upstream = [e for e in entries if e.provenance.get("upstream")]
+    origin = ("from the upstream coordinate tables at a pinned commit" if len(upstream) == len(entries) else
+              "from coordinate tables generated in code" if not upstream else
+              "from the upstream coordinate tables at a pinned commit (generated in code where *Provenance* says so)")
+    return (f"# {COLLECTION_NAME}\n\n"
+            f"DNA sequence-classification benchmarks as Parquet, one config per benchmark ({len(entries)} "
+            f"config{'s' if len(entries) != 1 else ''}, {total:,} sequences): {names}. Each row is an interval "
+            "(`region`: a contig or transcript; 0-based, half-open `start`/`end`; `strand`) and the upper-case "
+            "`sequence` it resolves to on the reference named under *Provenance*, with its class in `label` "
+            "(a `ClassLabel`).\n\n"
+            "The collection follows *Genomic Benchmarks* (Grešová et al., BMC Genomic Data 2023). It was "
+            f"built with `genomic-benchmarks-hub` {origin}; every number and figure on this card is computed "
+            "from the Parquet files in this repository.")
+
+
+def _anchor(name: str) -> str:
+    return name.lower().replace(" ", "-")
+
+
+OVERVIEW_NOTE = (
+    "Columns as in Table 1 of the Genomic Benchmarks paper: *class ratio* is the size of the biggest class "
+    "divided by the size of the smallest; *median length* and *standard deviation* (population, ddof=0) are "
+    "over the lengths (bp) of all sequences of all classes. The `all` row of a config covers its three splits.")
+
+SPLITS_NOTE = (
+    "## Splits\n\n"
+    "`test` is the upstream test split, unchanged. `validation` is a stratified, seeded sample of the upstream "
+    "train split (the fraction and seed are listed per config under *Provenance*) and `train` is the rest, so "
+    "`train` ∪ `validation` is exactly the upstream train split. Select models on `validation`; report `test`. "
+    "Variant configs (a *Variant of* note under their name) say how their splits differ.")
+
+
+def _overview_table(entries: list[ConfigEntry]) -> str:
+    rows = []
+    for e in entries:
+        s = e.stats
+        rows.append([f"`{e.name}`", "all", f"{s.num_sequences:,}", s.num_classes, _fmt(s.class_ratio),
+                     _fmt(s.median_length, 1), _fmt(s.length_std)])
+        for split in e.splits:
+            r = s.split_rows[split]
+            rows.append(["", split, f"{r['num_sequences']:,}", s.num_classes, _fmt(r["class_ratio"]),
+                         _fmt(r["median_length"], 1), _fmt(r["length_std"])])
+    return _table(["Name", "Split", "# of sequences", "# of classes", "Class ratio", "Median length",
+                   "Standard deviation"], ["---", "---", "---:", "---:", "---:", "---:", "---:"], rows)
+
+
+def _usage(entry: ConfigEntry, repo: str) -> str:
+    code = TRAINER_SNIPPET.format(repo=repo, config=entry.name)
+    return ("## Usage\n\n"
+            "Every config loads with plain `datasets` (Parquet, no loading script); `label` carries the class "
+            "names, so `id2label` comes from the data:\n\n"
+            f"```python\n{code}```\n\n"
+            "DNABERT-6 reads at most 512 tokens (517 bp); longer sequences are truncated by the example above.")
+
+
+TRAINER_SNIPPET = '''from datasets import load_dataset
+from transformers import (AutoModelForSequenceClassification, AutoTokenizer, Trainer,
+                          TrainingArguments)
+
+ds = load_dataset("{repo}", "{config}")
+names = ds["train"].features["label"].names
+checkpoint = "zhihan1996/DNA_bert_6"
+tokenizer = AutoTokenizer.from_pretrained(checkpoint, do_lower_case=False)
+
+
+def tokenize(batch, k=6):  # DNABERT-6 reads overlapping 6-mers separated by spaces
+    kmers = [" ".join(s[i:i + k] for i in range(len(s) - k + 1)) for s in batch["sequence"]]
+    return tokenizer(kmers, truncation=True, max_length=512)
+
+
+tokenized = ds.map(tokenize, batched=True, remove_columns=["id", "sequence", "region", "start", "end", "strand"])
+model = AutoModelForSequenceClassification.from_pretrained(
+    checkpoint, num_labels=len(names),
+    id2label=dict(enumerate(names)), label2id={{name: i for i, name in enumerate(names)}})
+trainer = Trainer(
+    model=model,
+    args=TrainingArguments("dnabert6-{config}", eval_strategy="epoch", num_train_epochs=1),
+    train_dataset=tokenized["train"],
+    eval_dataset=tokenized["validation"],
+    processing_class=tokenizer,  # pads each batch; the `label` column becomes `labels`
+)
+trainer.train()
+print(trainer.evaluate(tokenized["test"]))
+'''
+
+CONFIG_SNIPPET = '''from datasets import load_dataset
+
+ds = load_dataset("{repo}", "{config}")
+names = ds["train"].features["label"].names  # {names}
+'''
+
+
+def _config_section(e: ConfigEntry, out_dir: Path, repo: str) -> str:
+    prov = e.provenance
+    images = plots.image_paths(e.name)
+    parts = [f"### {e.name}", f"**{prov['pretty_name']}**"]
+    if prov.get("parent"):
+        note = (prov.get("variant_note") or "").strip()
+        parts.append(f"> Variant of [`{prov['parent']}`](#{_anchor(prov['parent'])}). {note}".rstrip())
+    parts += [
+        prov["description"].strip(),
+        "#### Classes and splits\n\n" + _class_table(e),
+        f"![Sequence length per class of {e.name}]({images['length']})\n\n"
+        f"![GC content per class of {e.name}]({images['gc']})",
+        "#### Usage\n\n```python\n" + CONFIG_SNIPPET.format(repo=repo, config=e.name, names=list(e.stats.classes))
+        + "```\n\n" + _truncation_note(e),
+        "#### Citation\n\n" + "\n\n".join(f"```bibtex\n{c.strip()}\n```" for c in prov["citations"]),
+        "#### Provenance\n\n" + _provenance(e),
+        "#### Known issues\n\n" + known_issues(out_dir, e.name),
+    ]
+    return "\n\n".join(p.strip() for p in parts if p.strip())
+
+
+def _class_table(e: ConfigEntry) -> str:
+    s, refs = e.stats, e.provenance.get("class_references") or {}
+    rows = []
+    for i, name in enumerate(s.classes):
+        per_split = [s.split_class_counts[split][name] for split in e.splits]
+        rows.append([i, f"`{name}`", f"`{refs[name]}`" if name in refs else "–",
+                     *(f"{n:,}" for n in per_split), f"{sum(per_split):,}", _fmt(s.gc_by_class[name], 3)])
+    totals = [sum(s.split_class_counts[split].values()) for split in e.splits]
+    rows.append(["", "**total**", "", *(f"{n:,}" for n in totals), f"{sum(totals):,}", ""])
+    return _table(["Label", "Class", "Reference", *e.splits, "Total", "Mean GC fraction"],
+                  ["---:", "---", "---", *(["---:"] * len(e.splits)), "---:", "---:"], rows)
+
+
+def _truncation_note(e: ConfigEntry) -> str:
+    lengths = np.concatenate(list(e.stats.lengths_by_class.values()))
+    longer = int((lengths > DNABERT_MAX_BP).sum())
+    if not longer:
+        return f"All sequences fit DNABERT-6's {DNABERT_MAX_BP} bp window (see *Usage* above for a `Trainer` example)."
+    return (f"{longer:,} of {lengths.size:,} sequences ({longer / lengths.size:.1%}) are longer than DNABERT-6's "
+            f"{DNABERT_MAX_BP} bp window and are truncated by the tokenization of *Usage* above.")
+
+
+def _provenance(e: ConfigEntry) -> str:
+    prov = e.provenance
+    lines = []
+    upstream = prov.get("upstream")
+    if upstream:
+        lines.append(f"- Coordinate tables: {upstream['repository']} at commit `{upstream['commit']}`.")
+    else:
+        lines.append("- Coordinate tables: generated in code by `genomic-benchmarks-hub` (no upstream tables).")
+    validation = prov.get("validation") or {}
+    if validation:
+        lines.append(f"- Validation split: {validation.get('fraction', 0):.0%} of upstream train, "
+                     f"{'stratified by class' if validation.get('stratified') else 'not stratified'}, "
+                     f"seed `{validation.get('seed')}`.")
+    lines.append(f"- Built with `genomic-benchmarks-hub` version `{prov.get('package_version', 'unknown')}`; "
+                 f"license `{prov['license']}`" + (f"; homepage {prov['homepage']}." if prov.get("homepage") else "."))
+    out = ["\n".join(lines)]
+    if upstream and upstream.get("tables"):
+        out.append(_table(["Coordinate table", "sha256"], ["---", "---"],
+                          [[f"`{path}`", f"`{sha}`"] for path, sha in sorted(upstream["tables"].items())]))
+    references = prov.get("references") or {}
+    if references:
+        rows = [[f"`{key}`", ref.get("assembly", "–"), ref.get("kind", "–"), ref.get("url", "–"),
+                 ref.get("source", "–"), f"`{ref['sha256']}`" if ref.get("sha256") else "not recorded"]
+                for key, ref in sorted(references.items())]
+        out.append(_table(["Reference", "Assembly", "Kind", "URL", "Source", "sha256 of the FASTA used"],
+                          ["---"] * 6, rows))
+    return "\n\n".join(out)
+
+
+def known_issues(out_dir: Path, config: str) -> str:
+    """The "Known issues" text of a config: its audit report, or a note that it has not been audited."""
+    path = Path(out_dir) / "audit" / f"{config}.json"
+    if not path.is_file():
+        return (f"This benchmark has not been audited yet for leakage (duplicates or overlaps across splits) "
+                f"or shortcuts (length, GC content). Run `gbhub audit {config}` and re-render the card.")
+    try:
+        audit = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise CardError(f"cannot read audit report {path}: {err}; re-run `gbhub audit {config}`") from err
+    try:
+        from builders.audit.report import render_known_issues
+    except ModuleNotFoundError as err:
+        if err.name not in ("builders.audit.report", "builders.audit", "builders"):
+            raise
+        return _generic_known_issues(audit, config)
+    return render_known_issues(audit).strip()
+
+
+def _generic_known_issues(audit, config: str, limit: int = 40) -> str:
+    """A short bullet list of the scalar values of an audit report (used when no renderer is installed)."""
+    lines = []
+
+    def walk(value, key):
+        if isinstance(value, dict):
+            for k in value:
+                walk(value[k], f"{key}.{k}" if key else str(k))
+        elif not isinstance(value, list):
+            lines.append(f"- `{key}`: {value}")
+
+    walk(audit, "")
+    more = f"\n- … {len(lines) - limit} more values in `audit/{config}.json`" if len(lines) > limit else ""
+    return "Audit report (raw figures):\n\n" + "\n".join(lines[:limit]) + more
+
+
+def _citation_section(entries: list[ConfigEntry]) -> str:
+    first = [e.provenance["citations"][0].strip() for e in entries if e.provenance["citations"]]
+    if not first:
+        return ""
+    return ("## Citation\n\nIf you use these datasets, cite the Genomic Benchmarks paper and the original source "
+            "of each benchmark you use (listed in its section above):\n\n"
+            f"```bibtex\n{first[0]}\n```")
+
+
+def render_card(out_dir: Path, repo_id: str | None = None, *, write_images: bool = True) -> DatasetCard:
+    """Build the `DatasetCard` of `out_dir`, writing the images it references unless `write_images` is false.
+
+    Raises:
+        CardError: no config in `out_dir`, or a config's provenance and data disagree.
+    """
+    out_dir = Path(out_dir)
+    configs = find_configs(out_dir)
+    if not configs:
+        raise CardError(f"{out_dir} has no config (expected provenance/<config>.json and <config>/<split>-*.parquet); "
+                        "build one with `gbhub build NAME --out DIR`")
+    entries = [describe_config(out_dir, c) for c in configs]
+    if write_images:
+        written = {rel for e in entries for rel in plots.write_config_plots(out_dir, e.name, e.stats).values()}
+        _remove_stale_images(out_dir, written)
+    data = card_data(entries)
+    return DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{render_body(entries, out_dir, repo_id)}")
+
+
+def _remove_stale_images(out_dir: Path, keep: set[str]) -> None:
+    """Delete card images of configs no longer in the folder (only files named like ours)."""
+    for pattern in ("*_length.png", "*_gc.png"):
+        for path in (out_dir / "images").glob(pattern):
+            if path.relative_to(out_dir).as_posix() not in keep:
+                path.unlink()
+
+
+def write_dataset_card(out_dir: Path | str, repo_id: str | None = None) -> Path:
+    """Render `out_dir/README.md` and its images from the configs present, and return the card's path.
+
+    Args:
+        out_dir: a Hub-layout folder (`<config>/<split>-*.parquet` and `provenance/<config>.json`).
+        repo_id: the Hub repository the usage snippets load from (a placeholder when `None`).
+
+    Raises:
+        CardError: no config in `out_dir`, or a config's provenance and data disagree.
+    """
+    out_dir = Path(out_dir)
+    card = render_card(out_dir, repo_id)
+    path = out_dir / "README.md"
+    _atomic_write_text(path, str(card.content))
+    DatasetCard.load(path)  # validates the YAML the Hub will read
+    return path
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
