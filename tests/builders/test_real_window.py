@@ -72,3 +72,45 @@ def test_interval_outside_the_real_chr22_end_is_refused(chr22):
     with pytest.raises(Exception, match=r"ends past chr22 \(length 50,818,468\)"):
         chr22.fetch(np.array(["chr22"]), np.array([CHR22_LENGTH - 10]), np.array([CHR22_LENGTH + 1]),
                     np.array([False]))
+
+
+def test_real_window_config_round_trips_through_the_hub_layout(upstream, chr22, tmp_path):
+    """The window's human_ensembl_regulatory rows (3 classes) through plan -> builder -> Parquet -> card."""
+    import datasets
+
+    from builders.build import materialize
+    from builders.hub_layout import write_config
+    from builders.plan import upstream_plan
+    from hub_cards.dataset_card import write_dataset_card
+
+    spec = get_benchmark("human_ensembl_regulatory")
+    root = upstream / "genomic_benchmarks" / "datasets" / spec.name
+    tables, names = {"train": {}, "test": {}}, {"train": {}, "test": {}}
+    for split in tables:
+        for label, cls in enumerate(spec.classes):
+            table = read_table(root / split / f"{cls}.csv.gz")
+            keep = (table["region"] == "chr22") & (table["start"] >= WINDOW_START) & (table["end"] <= WINDOW_END)
+            tables[split][label] = table[keep]
+            names[split][label] = f"{spec.name}/{split}/{cls}.csv.gz"
+    genomes = {label: str(chr22.path) for label in range(3)}
+    plan = upstream_plan(tables, names, genomes, seed=42)
+    dataset = materialize(plan, "regulatory_chr22_window", spec.classes, cache_dir=tmp_path / "cache")
+    provenance = {
+        "config": "regulatory_chr22_window", "pretty_name": "Regulatory elements in a chr22 window",
+        "description": "Real rows of human_ensembl_regulatory inside chr22:32.0-32.3 Mb.",
+        "classes": list(spec.classes), "class_references": dict(spec.class_references),
+        "references": {"GRCh38_ensembl100": {"url": "test-made", "assembly": "GRCh38", "kind": "genome",
+                                             "sha256": chr22.source_sha256, "source": "local file"}},
+        "citations": list(spec.citations), "license": "apache-2.0", "homepage": spec.homepage,
+        "upstream": None, "package_version": "test", "parent": None, "variant_note": None,
+        "validation": {"seed": 42, "fraction": 0.1, "stratified": True},
+        "splits": {s: {"num_examples": len(dataset[s])} for s in dataset},
+    }
+    out = tmp_path / "hub"
+    write_config(out, "regulatory_chr22_window", dataset, provenance)
+    write_dataset_card(out)
+    assert datasets.get_dataset_config_names(str(out)) == ["regulatory_chr22_window"]
+    loaded = datasets.load_dataset(str(out), "regulatory_chr22_window")
+    assert loaded["train"].features["label"].names == ["enhancer", "ocr", "promoter"]
+    assert sum(len(loaded[s]) for s in loaded) == 34
+    assert {s: len(loaded[s]) for s in loaded} == {s: len(dataset[s]) for s in dataset}
