@@ -62,12 +62,25 @@ def build_benchmark(
     with _progress_bars(progress):
         dataset = materialize(plan, spec.name, spec.classes, cache_dir=cache_dir, num_proc=num_proc)
         target = write_config(out_dir, spec.name, dataset, provenance)
+    _drop_stale_audit(Path(out_dir), spec.name)
     if write_card:
         from hub_cards.dataset_card import write_dataset_card
 
         write_dataset_card(out_dir)
     logger.info("built %s into %s", spec.name, target)
     return target
+
+
+def _drop_stale_audit(out_dir: Path, config: str) -> None:
+    """A rebuilt config invalidates its audit report; variants derived from it are flagged."""
+    report = out_dir / "audit" / f"{config}.json"
+    if report.exists():
+        report.unlink()
+        logger.warning("removed the audit report of %s (rebuilt): run `gbhub audit %s` again", config, config)
+    for variant in sorted(out_dir.glob(f"{config}_*/")):
+        if (out_dir / "provenance" / f"{variant.name}.json").exists():
+            logger.warning("variant %s was derived from the previous %s: rebuild it with "
+                           "`gbhub audit %s --variants`", variant.name, config, config)
 
 
 @contextlib.contextmanager

@@ -1,7 +1,107 @@
-"""Subcommands of this package for the `gbhub` console script (placeholder until implemented)."""
+"""`gbhub audit`: leakage and shortcut audits into `DIR/audit/<config>.json` and the card; optional variants."""
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
+
+from builders.audit.pipeline import PARTS
+from builders.audit.similarity import MinHashParams
+
 
 def register(subparsers) -> None:
-    """Add this package's subcommands to `subparsers`."""
+    """Add `audit` to the `gbhub` subparsers."""
+    p = subparsers.add_parser(
+        "audit",
+        help="audit benchmarks for leakage and shortcuts; write audit/<config>.json and the card",
+        description="Audit built benchmarks for duplicates, interval overlaps and near-duplicates across splits, "
+        "length/GC/3-mer shortcuts and class-exclusive contigs; write OUT/audit/<config>.json and re-render "
+        "OUT/README.md. A benchmark absent from OUT is built first (same options as `gbhub build`). "
+        "With --variants, also build and audit <name>_leakfree and <name>_chromsplit.",
+    )
+    p.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to audit (see `gbhub list`)")
+    p.add_argument("--all", action="store_true", help="audit all nine upstream benchmarks")
+    p.add_argument("--out", default="hub", help="Hub-layout folder holding the built configs (default: hub)")
+    p.add_argument("--coordinates", metavar="DIR", help="local copy of upstream `datasets/` (for building)")
+    p.add_argument("--reference", action="append", metavar="KEY=PATH",
+                   help="local FASTA for a reference key or assembly (for building); repeatable")
+    p.add_argument("--cache-dir", help="gbhub cache (default $GBHUB_CACHE or ~/.cache/gbhub)")
+    p.add_argument("--seed", type=int, default=42, help="validation-split seed when a benchmark is built")
+    p.add_argument("--num-proc", type=int, default=None, help="worker processes for extraction")
+    p.add_argument("--variants", action="store_true",
+                   help="also build and audit the leak-free and chromosome-held-out variant configs")
+    p.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS), metavar="PART",
+                   help=f"audits to run (default: all of {', '.join(PARTS)})")
+    p.add_argument("--threshold", type=float, default=MinHashParams.threshold,
+                   help="near-duplicate threshold on the estimated Jaccard similarity of k-mer sets")
+    p.add_argument("--kmer", type=int, default=MinHashParams.k, help="k-mer length of the near-duplicate search")
+    p.add_argument("--json", action="store_true", help="print the reports as JSON")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.set_defaults(func=cmd_audit)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from builders.audit.pipeline import audit_config
+    from builders.audit.variants import build_variants
+    from builders.build import build_benchmark
+    from builders.hub_layout import configs_in
+    from builders.references import parse_reference_args
+    from builders.registry import get_benchmark, upstream_benchmarks
+
+    if args.all and args.names:
+        raise SystemExit("gbhub audit: give benchmark names or --all, not both")
+    names = upstream_benchmarks() if args.all else args.names
+    if not names:
+        raise SystemExit("gbhub audit: name a benchmark (see `gbhub list`) or pass --all")
+    for name in names:
+        get_benchmark(name)  # fail on a typo before any work
+    if args.no_progress:
+        import datasets
+
+        datasets.disable_progress_bars()
+    minhash = MinHashParams(k=args.kmer, threshold=args.threshold)
+    references = parse_reference_args(args.reference)
+    options = dict(coordinates_dir=args.coordinates, references=references, cache_dir=args.cache_dir,
+                   progress=not args.no_progress)
+    reports = {}
+    for name in names:
+        if name not in configs_in(args.out):
+            build_benchmark(name, args.out, seed=args.seed, num_proc=args.num_proc, write_card=False, **options)
+            print(f"built {name} -> {args.out}/{name}")
+        extra = {}
+        configs = [name]
+        if args.variants:
+            variants = build_variants(name, args.out, num_proc=args.num_proc, **options)
+            extra["variants"] = variants
+            configs += [v["config"] for v in variants.values() if v.get("config")]
+        for config in configs:
+            report, path = audit_config(args.out, config, parts=tuple(args.parts), minhash=minhash,
+                                        extra=extra if config == name else None)
+            reports[config] = report
+            print(f"audited {config} -> {path}: {summary(report)}")
+    from hub_cards.dataset_card import write_dataset_card
+
+    card = write_dataset_card(args.out)
+    print(f"card -> {card}")
+    if args.json:
+        json.dump(reports, sys.stdout, indent=2, sort_keys=True)
+        print()
+    return 0
+
+
+def summary(report: dict) -> str:
+    """One line of headline figures of a report."""
+    bits = []
+    dup = report.get("duplicates", {}).get("across_splits", {}).get("test_vs_train_validation")
+    if dup:
+        bits.append(f"test dup {dup['exact']}+{dup['rc']}rc")
+    ov = report.get("overlap", {}).get("pairs", {}).get("test_vs_train_validation")
+    if ov:
+        bits.append(f"test overlap {ov['overlapping']} ({ov['overlapping_fraction']:.1%})")
+    near = report.get("near_duplicates", {}).get("pairs", {}).get("test_vs_train_validation")
+    if near:
+        bits.append(f"near-dup {near['near_duplicates']}")
+    for name, d in report.get("shortcuts", {}).get("features", {}).items():
+        bits.append(f"{name} {d['auroc']} {d['flag']}")
+    return ", ".join(bits)
