@@ -221,7 +221,7 @@ class Genome:
         ends: np.ndarray,
         minus: np.ndarray,
         *,
-        table: str = "<table>",
+        table: str | np.ndarray = "<table>",
         rows: np.ndarray | None = None,
     ) -> pa.Array:
         """Sequences of 0-based half-open intervals, reverse-complemented where `minus`.
@@ -230,7 +230,8 @@ class Genome:
             regions: `(n,)` contig or transcript names as the table spells them.
             starts, ends: `(n,)` int64, 0-based half-open (`seq[start:end]`).
             minus: `(n,)` bool, True where the strand is `-`.
-            table, rows: the source file and each interval's row number, for error messages.
+            table, rows: the source file (one name, or one per interval) and each interval's row
+                number, for error messages.
 
         Returns:
             A `pa.string()` array of `n` upper-case sequences.
@@ -241,15 +242,16 @@ class Genome:
         """
         n = len(starts)
         rows = np.arange(1, n + 1) if rows is None else rows
+        tables = np.broadcast_to(np.asarray(table, dtype=object), (n,))
         offsets = np.empty(n, dtype=np.int64)
         lengths = np.empty(n, dtype=np.int64)
         inverse, unique = pd.factorize(np.asarray(regions, dtype=object))
         for i, region in enumerate(unique):
             contig = self.resolve(str(region))
             if contig is None:
-                row = rows[np.argmax(inverse == i)]
+                first = int(np.argmax(inverse == i))
                 raise CoordinateTableError(
-                    f"unknown contig {region!r} at row {row} of {table}: the reference "
+                    f"unknown contig {region!r} at row {rows[first]} of {tables[first]}: the reference "
                     f"{self.path} has {_sample(self.contigs)}; pass the reference this table "
                     "was made for (--reference KEY=PATH)"
                 )
@@ -260,41 +262,62 @@ class Genome:
             i = int(np.argmax(past))
             raise CoordinateTableError(
                 f"{regions[i]}:{starts[i]}-{ends[i]} ends past {regions[i]} (length {lengths[i]:,}), "
-                f"row {rows[i]} of {table}: the table does not match this reference; "
+                f"row {rows[i]} of {tables[i]}: the table does not match this reference; "
                 "check that the reference is the assembly the table was made for"
             )
         absolute = offsets + starts  # byte offset of each interval's first base in sequence.bin
+        lengths = ends - starts
         minus = np.asarray(minus, dtype=bool)
+        # Visit intervals in genome order, mapping one bounded window of sequence.bin at a time:
+        # resident memory stays near `_WINDOW` whatever the genome size, and pages are read in order.
+        order = np.argsort(absolute, kind="stable")
         pieces = []
-        with pa.memory_map(str(self.path / "sequence.bin"), "r") as mapped:
-            for lo, hi in _chunks(ends - starts):
-                pieces.append(_extract(mapped, absolute[lo:hi], (ends - starts)[lo:hi], minus[lo:hi]))
-        return pa.concat_arrays(pieces) if pieces else pa.array([], type=pa.string())
+        with open(self.path / "sequence.bin", "rb") as handle:
+            spans = list(_windows(absolute[order]))
+            for lo, hi in spans:
+                picked = order[lo:hi]
+                first = int(absolute[picked[0]])
+                base = first - first % mmap.ALLOCATIONGRANULARITY
+                size = int((absolute[picked] + lengths[picked]).max()) - base
+                window = mmap.mmap(handle.fileno(), size, offset=base, access=mmap.ACCESS_READ)
+                try:
+                    pieces.append(_extract(window, absolute[picked] - base, lengths[picked], minus[picked]))
+                finally:
+                    window.close()  # every view into it was released when _extract returned
+        if not pieces:
+            return pa.array([], type=pa.string())
+        # Back to row order without a gather: views over the windows' outputs, then one copy.
+        views = np.empty((n, 16), dtype=np.uint8)
+        views[order] = np.concatenate([
+            _views(np.frombuffer(piece.buffers()[2], dtype=np.uint8),
+                   np.frombuffer(piece.buffers()[1], dtype=np.int32)[:-1].astype(np.int64),
+                   lengths[order[lo:hi]], index)
+            for index, ((lo, hi), piece) in enumerate(zip(spans, pieces))
+        ])
+        target = pa.string() if lengths.sum() < 2**31 else pa.large_string()
+        return _view_array(views, [piece.buffers()[2] for piece in pieces], target)
 
 
 # Arrow string_view arrays: each row is a 16-byte view (int32 length, then 12 inline bytes when the
 # length is <= 12, else a 4-byte prefix, an int32 buffer index and an int32 offset into that buffer).
-# Views point straight into the memory-mapped genome; one C++ cast to `string` copies them out.
-_WINDOW = 1 << 30  # buffer k covers sequence.bin[k * 2**30 : k * 2**30 + 2**31 - 1]
-_MAX_ROWS = 1 << 18
+# Views point straight into the memory-mapped window; one C++ cast to `string` copies them out.
+_WINDOW = 1 << 28  # bytes of genome mapped at once (plus the last interval's tail)
+_MAX_ROWS = 1 << 18  # intervals per window, so output offsets stay within int32
 _COMPLEMENT_LUT = np.frombuffer(_COMPLEMENT, dtype=np.uint8)
 
 
-def _chunks(lengths: np.ndarray) -> Iterator[tuple[int, int]]:
-    """Row ranges of at most `_MAX_ROWS` rows and `_WINDOW` bases (int32 offsets stay valid)."""
-    lo, n = 0, len(lengths)
-    cumulative = np.cumsum(lengths)
+def _windows(sorted_starts: np.ndarray) -> Iterator[tuple[int, int]]:
+    """`[lo, hi)` ranges of position-sorted intervals starting within `_WINDOW` bytes of each other."""
+    lo, n = 0, len(sorted_starts)
     while lo < n:
-        base = cumulative[lo - 1] if lo else 0
-        hi = min(n, lo + _MAX_ROWS, int(np.searchsorted(cumulative, base + _WINDOW, side="right")))
-        hi = max(hi, lo + 1)
+        hi = int(np.searchsorted(sorted_starts, sorted_starts[lo] + _WINDOW, side="left"))
+        hi = max(lo + 1, min(hi, lo + _MAX_ROWS))
         yield lo, hi
         lo = hi
 
 
-def _views(source: np.ndarray, pos: np.ndarray, lengths: np.ndarray, buffer: np.ndarray,
-           offset: np.ndarray) -> np.ndarray:
-    """`(n, 16)` uint8 string views of `source[pos:pos + length]`, stored at `buffer`/`offset`."""
+def _views(source: np.ndarray, pos: np.ndarray, lengths: np.ndarray, buffer: int) -> np.ndarray:
+    """`(n, 16)` uint8 string views of `source[pos:pos + length]`, which is data buffer `buffer`."""
     n = len(pos)
     out = np.zeros((n, 16), dtype=np.uint8)
     out[:, :4] = lengths.astype("<i4").view(np.uint8).reshape(n, 4)
@@ -305,42 +328,33 @@ def _views(source: np.ndarray, pos: np.ndarray, lengths: np.ndarray, buffer: np.
     out[inline, 4:] = head[inline]
     wide = ~inline
     out[wide, 4:8] = head[wide, :4]
-    out[wide, 8:12] = buffer[wide].astype("<i4").view(np.uint8).reshape(-1, 4)
-    out[wide, 12:16] = offset[wide].astype("<i4").view(np.uint8).reshape(-1, 4)
+    out[wide, 8:12] = np.full(int(wide.sum()), buffer, dtype="<i4").view(np.uint8).reshape(-1, 4)
+    out[wide, 12:16] = pos[wide].astype("<i4").view(np.uint8).reshape(-1, 4)
     return out
 
 
-def _zero_copy(mapped: pa.MemoryMappedFile, offset: int, nbytes: int) -> pa.Buffer:
-    mapped.seek(offset)
-    return mapped.read_buffer(nbytes)  # a slice of the mapping, not a copy
-
-
-def _view_array(views: np.ndarray, buffers: list[pa.Buffer]) -> pa.Array:
+def _view_array(views: np.ndarray, buffers: list[pa.Buffer], target=pa.string()) -> pa.Array:
     return pa.Array.from_buffers(
         pa.string_view(), len(views), [None, pa.py_buffer(views), *buffers]
-    ).cast(pa.string())
+    ).cast(target)
 
 
-def _extract(mapped: pa.MemoryMappedFile, absolute: np.ndarray, lengths: np.ndarray,
-             minus: np.ndarray) -> pa.Array:
-    """Sequences at byte offsets `absolute` of the mapped genome; reverse complement where `minus`."""
-    size = mapped.size()
-    genome = np.frombuffer(_zero_copy(mapped, 0, size), dtype=np.uint8)
-    buffers = [_zero_copy(mapped, k, min(size - k, 2**31 - 1)) for k in range(0, size, _WINDOW)]
-    views = np.empty((len(absolute), 16), dtype=np.uint8)
+def _extract(window: mmap.mmap, pos: np.ndarray, lengths: np.ndarray, minus: np.ndarray) -> pa.Array:
+    """Sequences at byte offsets `pos` of a mapped window; reverse complement where `minus`."""
+    genome = np.frombuffer(window, dtype=np.uint8)
+    buffers = [pa.py_buffer(window)]
+    views = np.empty((len(pos), 16), dtype=np.uint8)
     plus = ~minus
-    views[plus] = _views(genome, absolute[plus], lengths[plus], absolute[plus] // _WINDOW,
-                         absolute[plus] % _WINDOW)
+    views[plus] = _views(genome, pos[plus], lengths[plus], 0)
     if minus.any():
-        m_abs, m_len = absolute[minus], lengths[minus]
-        forward = _view_array(_views(genome, m_abs, m_len, m_abs // _WINDOW, m_abs % _WINDOW), buffers)
-        bounds = np.frombuffer(forward.buffers()[1], dtype=np.int32)[: len(m_abs) + 1]
+        forward = _view_array(_views(genome, pos[minus], lengths[minus], 0), buffers)
+        bounds = np.frombuffer(forward.buffers()[1], dtype=np.int32)[: len(forward) + 1]
         data = np.frombuffer(forward.buffers()[2], dtype=np.uint8)[bounds[0] : bounds[-1]]
         # Reversing the whole buffer reverses every sequence (and their order); complement by table.
         reverse_complement = _COMPLEMENT_LUT[data[::-1]]
-        pos = (bounds[-1] - bounds[1:]).astype(np.int64)  # where row j now starts
-        views[minus] = _views(reverse_complement, pos, m_len, np.full(len(pos), len(buffers)), pos)
-        buffers = [*buffers, pa.py_buffer(reverse_complement)]
+        at = (bounds[-1] - bounds[1:]).astype(np.int64)  # where row j now starts
+        views[minus] = _views(reverse_complement, at, lengths[minus], 1)
+        buffers.append(pa.py_buffer(reverse_complement))
     return _view_array(views, buffers)
 
 

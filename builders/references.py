@@ -154,9 +154,10 @@ def resolve_reference(
 ) -> ResolvedReference:
     """Return `reference` prepared for extraction, downloading and preparing it once if needed.
 
-    A local file (`--reference KEY=PATH`) is hashed and prepared into the cache keyed by its sha256;
-    otherwise the source FASTA is downloaded (resumable, verified against the published checksums)
-    into `<cache>/references/<key>/`. Preparation checks contig lengths against the assembly.
+    A local file (`--reference KEY=PATH`) is hashed and used in place; otherwise the source FASTA is
+    downloaded (resumable, verified against the published checksums) into
+    `<cache>/references/<key>/`. Either way it is prepared once into `<cache>/prepared/<sha256[:16]>-
+    <assembly>/`, which checks contig lengths against the assembly.
     """
     folder = reference_dir(reference.key, cache_dir)
     if local_path is not None:
@@ -169,6 +170,9 @@ def resolve_reference(
         fasta, source = folder / reference.filename, "download"
         digest = download(reference.url, fasta, checksums_url=reference.checksums_url, progress=progress)
     assembly = reference.assembly if reference.kind == "genome" else None
-    prepared = prepare(fasta, folder / f"prepared-{digest[:16]}", assembly=assembly, sha256=digest,
-                       progress=progress)
+    # Keyed by content (and the assembly it was checked against), so one FASTA serving two keys
+    # (GRCh38 releases 97 and 100 have identical chromosomes) is prepared once.
+    prepared_dir = cache_root(cache_dir) / "prepared" / f"{digest[:16]}-{assembly or reference.kind}"
+    prepared_dir.parent.mkdir(parents=True, exist_ok=True)
+    prepared = prepare(fasta, prepared_dir, assembly=assembly, sha256=digest, progress=progress)
     return ResolvedReference(reference, Genome(prepared), fasta, digest, source)

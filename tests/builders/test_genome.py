@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import mmap
 import random
 
 import numpy as np
@@ -58,16 +59,21 @@ def test_iupac_codes_are_complemented(tmp_path):
     assert fetch_one(genome, "chr1", 0, 15, "-") == "BDHVWSKMRYNACGT"
 
 
-def test_matches_pyfaidx_on_random_intervals(tmp_path):
+@pytest.mark.parametrize("window, max_rows", [(1 << 28, 1 << 18), (4096, 7)])
+def test_matches_pyfaidx_on_random_intervals(tmp_path, monkeypatch, window, max_rows):
+    # small windows force many mappings and the reassembly of row order across them
+    monkeypatch.setattr("builders.genome._WINDOW", window)
+    monkeypatch.setattr("builders.genome._MAX_ROWS", max_rows)
     rng = np.random.default_rng(7)
-    contigs = {f"chr{i}": "".join(rng.choice(list("ACGTN"), size=n)) for i, n in ((1, 5000), (2, 3333))}
+    n1 = 3 * mmap.ALLOCATIONGRANULARITY + 17  # windows start at allocation-granularity offsets
+    contigs = {f"chr{i}": "".join(rng.choice(list("ACGTN"), size=n)) for i, n in ((1, n1), (2, 3333))}
     fasta = tmp_path / "rand.fa"
     fasta.write_text("".join(f">{k}\n" + "\n".join(v[j:j + 61] for j in range(0, len(v), 61)) + "\n"
                              for k, v in contigs.items()))
     genome = Genome(prepare(fasta, tmp_path / "prep", progress=False))
     faidx = pyfaidx.Fasta(str(fasta), as_raw=True, strict_bounds=True)
     regions = rng.choice(["chr1", "chr2"], size=500)
-    lengths = {"chr1": 5000, "chr2": 3333}
+    lengths = {"chr1": n1, "chr2": 3333}
     starts = np.array([rng.integers(0, lengths[r] - 1) for r in regions])
     ends = np.array([rng.integers(s + 1, min(s + 400, lengths[r]) + 1) for s, r in zip(starts, regions)])
     minus = rng.random(500) < 0.5

@@ -67,5 +67,5 @@ def test_local_file_is_hashed_and_prepared_in_the_cache(tmp_path):
     fasta.write_bytes(gzip.compress(fly_fasta(), mtime=0))
     resolved = resolve_reference(FLY, local_path=fasta, cache_dir=tmp_path / "cache", progress=False)
     assert resolved.source == "local file" and resolved.fasta == fasta
-    assert resolved.genome.path.parent == tmp_path / "cache" / "references" / FLY.key
+    assert resolved.genome.path == tmp_path / "cache" / "prepared" / f"{resolved.sha256[:16]}-BDGP6.28"
     assert resolved.genome.source_sha256 == resolved.sha256
