@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,6 +138,22 @@ def cached_fasta(reference: Reference, cache_dir: str | os.PathLike | None = Non
     return path if path.is_file() else None
 
 
+def _memo_sha256(path: Path, cache_dir) -> str:
+    """sha256 of a local file, remembered by (absolute path, size, mtime) so a 1 GB FASTA is
+    hashed once, not on every build; any change to the file changes the key."""
+    stat = path.stat()
+    key = f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}"
+    memo = cache_root(cache_dir) / "hashes" / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".sha256")
+    if memo.is_file():
+        return memo.read_text().strip()
+    digest = sha256_file(path)
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    tmp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
+    tmp.write_text(digest + "\n")
+    os.replace(tmp, memo)
+    return digest
+
+
 @dataclass(frozen=True)
 class ResolvedReference:
     """A reference ready for extraction, and where it came from (for provenance)."""
@@ -162,7 +179,7 @@ def resolve_reference(
     folder = reference_dir(reference.key, cache_dir)
     if local_path is not None:
         fasta, source = Path(local_path), "local file"
-        digest = sha256_file(fasta)
+        digest = _memo_sha256(fasta, cache_dir)
     elif reference.path.startswith("builtin:"):
         raise GenomeReferenceError(f"reference {reference.key!r} is generated in code: pass its local path")
     else:

@@ -69,3 +69,15 @@ def test_local_file_is_hashed_and_prepared_in_the_cache(tmp_path):
     assert resolved.source == "local file" and resolved.fasta == fasta
     assert resolved.genome.path == tmp_path / "cache" / "prepared" / f"{resolved.sha256[:16]}-BDGP6.28"
     assert resolved.genome.source_sha256 == resolved.sha256
+
+
+def test_local_file_hash_is_remembered_until_the_file_changes(tmp_path):
+    fasta = tmp_path / "fly.fa"
+    fasta.write_bytes(fly_fasta())
+    first = resolve_reference(FLY, local_path=fasta, cache_dir=tmp_path / "cache", progress=False)
+    memo = list((tmp_path / "cache" / "hashes").iterdir())
+    assert len(memo) == 1 and memo[0].read_text().strip() == first.sha256
+    assert resolve_reference(FLY, local_path=fasta, cache_dir=tmp_path / "cache", progress=False).sha256 == first.sha256
+    fasta.write_bytes(fly_fasta().replace(b"GATTACA", b"GATTACC", 1))  # same size, new content and mtime
+    changed = resolve_reference(FLY, local_path=fasta, cache_dir=tmp_path / "cache", progress=False)
+    assert changed.sha256 != first.sha256
