@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 # Model runs: Trainer checkpoints (optimizer states) and TensorBoard logs stay local.
-MODEL_RUN_IGNORE = ("checkpoint-*", "checkpoint-*/*", "runs/*")
+MODEL_RUN_IGNORE = ("checkpoint-*", "checkpoint-*/*", "*/checkpoint-*/*", "runs/*", "*/runs/*")
 
 
 def register(subparsers) -> None:

@@ -277,3 +277,14 @@ def test_real_client_permission_error_from_a_loopback_hub(folder, monkeypatch):
     assert TOKEN not in str(caught.value) and "\n" not in str(caught.value)
     assert requests[0] == ("POST", "/api/repos/create")
     assert not any("/commit/" in path or "/preupload/" in path for _, path in requests)
+
+
+def test_model_runs_leave_every_checkpoint_local_including_per_seed_ones():
+    from hub_cards.commands import MODEL_RUN_IGNORE
+    from hub_cards.publish import is_uploadable
+
+    for path in ("checkpoint-best/model.safetensors", "seed-2/checkpoint-last/optimizer.bin",
+                 "runs/events.out", "seed-1/runs/x"):
+        assert not is_uploadable(path, MODEL_RUN_IGNORE), path
+    for path in ("model.safetensors", "seed-2/model.safetensors", "seed-2/metrics.json", "README.md"):
+        assert is_uploadable(path, MODEL_RUN_IGNORE), path

@@ -1,0 +1,29 @@
+"""`gbhub demo`: offline, on the built-in synthetic benchmark, end to end, well under two minutes."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from huggingface_hub import ModelCard
+
+from builders.cli import main
+
+
+def test_demo_builds_trains_evaluates_and_writes_cards(tmp_path, capsys):
+    started = time.perf_counter()
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--no-progress"]) == 0
+    elapsed = time.perf_counter() - started
+    assert elapsed < 120, f"demo took {elapsed:.0f} s"
+    out = capsys.readouterr().out
+    data, run = tmp_path / "demo" / "data", tmp_path / "demo" / "cnn"
+    assert f"dataset (Hub layout, card): {data}" in out and "test metrics: accuracy" in out
+    assert (data / "README.md").is_file() and list((data / "synthetic").glob("test-*.parquet"))
+    record = json.loads((run / "metrics.json").read_text())
+    assert record["config"] == "synthetic" and record["epochs_run"] == 10
+    assert record["metrics"]["test"]["accuracy"] > 0.75  # planted motif vs background; chance 0.5
+    card = ModelCard.load(run / "README.md")
+    results = {r.metric_type: r.metric_value for r in card.data.eval_results}
+    assert results["accuracy"] == record["metrics"]["test"]["accuracy"]
+    for name in ("model.safetensors", "config.json", "predictions_test.csv", "training_curve.png", "confusion_matrix.png"):
+        assert (run / name).is_file(), name

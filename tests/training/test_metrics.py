@@ -1,0 +1,101 @@
+"""The project's `evaluate` metric module, loaded offline by path, against scikit-learn."""
+
+from __future__ import annotations
+
+import evaluate
+import numpy as np
+import pytest
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    f1_score,
+    matthews_corrcoef,
+    roc_auc_score,
+)
+from sklearn.preprocessing import label_binarize
+
+from training.metrics_util import METRIC_PATH, compute_metrics, summarize_runs
+
+
+@pytest.fixture(scope="module")
+def metric():
+    return evaluate.load(str(METRIC_PATH))
+
+
+def _sklearn(probs, labels):
+    probs, labels = np.asarray(probs, dtype=float), np.asarray(labels)
+    pred = probs.argmax(1)
+    k = probs.shape[1]
+    if k == 2:
+        return {
+            "accuracy": accuracy_score(labels, pred),
+            "f1": f1_score(labels, pred, average="binary"),
+            "mcc": matthews_corrcoef(labels, pred),
+            "auroc": roc_auc_score(labels, probs[:, 1]),
+            "auprc": average_precision_score(labels, probs[:, 1]),
+        }
+    return {
+        "accuracy": accuracy_score(labels, pred),
+        "f1": f1_score(labels, pred, average="macro"),
+        "mcc": matthews_corrcoef(labels, pred),
+        "auroc": roc_auc_score(labels, probs, multi_class="ovr", average="macro"),
+        "auprc": average_precision_score(label_binarize(labels, classes=list(range(k))), probs, average="macro"),
+    }
+
+
+def test_binary_literal(metric):
+    probs = [[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.6, 0.4], [0.1, 0.9]]
+    labels = [0, 1, 0, 1, 1]
+    got = metric.compute(predictions=probs, references=labels)
+    # 3 of 5 right; TP=2 FP=1 FN=1 -> F1 2/3; AUROC: 5 of 6 positive/negative pairs ordered right
+    assert got["accuracy"] == pytest.approx(0.6)
+    assert got["f1"] == pytest.approx(2 / 3)
+    assert got["auroc"] == pytest.approx(5 / 6)
+    for key, value in _sklearn(probs, labels).items():
+        assert got[key] == pytest.approx(value, abs=1e-12), key
+
+
+def test_three_class_literal(metric):
+    probs = [[0.5, 0.2, 0.3], [0.2, 0.7, 0.1], [0.3, 0.3, 0.4], [0.1, 0.1, 0.8], [0.4, 0.5, 0.1], [0.2, 0.2, 0.6]]
+    labels = [0, 1, 2, 1, 0, 2]
+    got = metric.compute(predictions=probs, references=labels)
+    assert got["accuracy"] == pytest.approx(4 / 6)
+    for key, value in _sklearn(probs, labels).items():
+        assert got[key] == pytest.approx(value, abs=1e-12), key
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_random_inputs_match_sklearn(metric, k):
+    rng = np.random.default_rng(k)
+    logits = rng.normal(size=(500, k))
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    labels = rng.integers(0, k, 500)
+    # add signal so the scores are not all near chance
+    probs[np.arange(250), labels[:250]] += 0.5
+    probs /= probs.sum(1, keepdims=True)
+    got = metric.compute(predictions=probs.tolist(), references=labels.tolist())
+    for key, value in _sklearn(probs, labels).items():
+        assert got[key] == pytest.approx(value, abs=1e-9), key
+
+
+def test_batches_and_hard_predictions(metric):
+    metric.add_batch(predictions=[[0.8, 0.2]], references=[0])
+    metric.add_batch(predictions=[[0.3, 0.7], [0.6, 0.4]], references=[1, 1])
+    assert metric.compute()["accuracy"] == pytest.approx(2 / 3)
+    hard = metric.compute(predictions=[0, 1, 1, 0], references=[0, 1, 0, 0])
+    assert hard["accuracy"] == 0.75 and hard["f1"] == pytest.approx(f1_score([0, 1, 0, 0], [0, 1, 1, 0]))
+    assert hard["auroc"] is None and hard["auprc"] is None
+
+
+def test_single_class_references_give_no_auc(metric):
+    got = metric.compute(predictions=[[0.2, 0.8], [0.6, 0.4]], references=[1, 1])
+    assert got["accuracy"] == 0.5 and got["auroc"] is None
+
+
+def test_compute_metrics_adds_loss_and_summary():
+    probs = np.array([[0.75, 0.25], [0.5, 0.5]])
+    got = compute_metrics(probs, np.array([0, 1]))
+    assert got["loss"] == pytest.approx(-(np.log(0.75) + np.log(0.5)) / 2)
+    summary = summarize_runs([{"test": {"accuracy": 0.8}}, {"test": {"accuracy": 0.9}}, {"test": {"accuracy": 1.0}}])
+    assert summary["test"]["accuracy"]["mean"] == pytest.approx(0.9)
+    assert summary["test"]["accuracy"]["std"] == pytest.approx(0.1)

@@ -1,0 +1,72 @@
+"""Scoring helpers around the project's `evaluate` module: load it offline, score probabilities, summarise seeds."""
+
+from __future__ import annotations
+
+import functools
+import math
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+#: The local `evaluate` module (a folder holding `genomic_classification.py`); loads offline.
+METRIC_PATH = Path(__file__).resolve().parent / "metrics" / "genomic_classification"
+METRIC_NAMES = ("accuracy", "f1", "mcc", "auroc", "auprc")
+
+
+@functools.lru_cache(maxsize=1)
+def load_metric():
+    """The `genomic_classification` metric, loaded by path through `evaluate.load` (no network)."""
+    import evaluate
+
+    return evaluate.load(str(METRIC_PATH))
+
+
+def compute_metrics(probs: np.ndarray, labels: np.ndarray, num_labels: int | None = None) -> dict[str, float]:
+    """Every metric of the module plus the mean cross-entropy `loss`.
+
+    Args:
+        probs: `(n, num_labels)` class probabilities.
+        labels: `(n,)` true class ids.
+        num_labels: number of classes (default: `probs.shape[1]`).
+
+    Returns:
+        `accuracy`, `f1`, `mcc`, `auroc`, `auprc` (None when undefined) and `loss`.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    result = load_metric().compute(predictions=probs, references=labels, num_labels=num_labels or probs.shape[1])
+    picked = probs[np.arange(len(labels)), labels]
+    result["loss"] = float(-np.log(np.clip(picked, 1e-12, None)).mean())
+    return result
+
+
+def summarize_runs(runs: Sequence[Mapping[str, Mapping[str, float | None]]]) -> dict:
+    """Mean and sample standard deviation of every metric of every split over several runs (seeds).
+
+    Args:
+        runs: one `{split: {metric: value}}` mapping per run.
+
+    Returns:
+        `{split: {metric: {"mean": m, "std": s, "n": k}}}` (std 0.0 for a single run; metrics that are
+        None in some run are averaged over the others).
+    """
+    summary: dict = {}
+    for split in runs[0]:
+        summary[split] = {}
+        for metric in runs[0][split]:
+            values = [r[split][metric] for r in runs if r.get(split, {}).get(metric) is not None]
+            if not values:
+                continue
+            arr = np.asarray(values, dtype=np.float64)
+            std = float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
+            summary[split][metric] = {"mean": float(arr.mean()), "std": std, "n": len(arr)}
+    return summary
+
+
+def format_mean_std(entry: Mapping[str, float], scale: float = 100.0, digits: int = 1) -> str:
+    """`"84.6 ± 0.3"` from `{"mean": 0.846, "std": 0.003}` (scaled to percent by default)."""
+    mean, std = entry["mean"] * scale, entry["std"] * scale
+    if math.isnan(mean):
+        return "n/a"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"

@@ -1,0 +1,77 @@
+"""Run figures: the training curve and the test confusion matrix, as byte-reproducible PNGs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+# PNG metadata carries the matplotlib version by default; drop it so equal inputs give equal bytes.
+_PNG_METADATA = {"Software": None}
+
+
+def _figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)  # no pyplot: no global state, no GUI backend
+    return fig
+
+
+def training_curve(history: Sequence[Mapping], path: str | Path, *, metric: str = "accuracy", best_epoch=None) -> Path:
+    """Plot train/validation loss and a validation metric per epoch.
+
+    Args:
+        history: one entry per epoch with `epoch`, `train_loss` and `validation` (a metrics mapping).
+        path: the PNG to write.
+        metric: the validation metric of the right-hand panel.
+        best_epoch: the selected epoch, marked with a vertical line.
+    """
+    epochs = [h["epoch"] for h in history]
+    fig = _figure(9, 3.4)
+    ax_loss, ax_metric = fig.subplots(1, 2)
+    ax_loss.plot(epochs, [h["train_loss"] for h in history], marker="o", label="train")
+    ax_loss.plot(epochs, [h["validation"]["loss"] for h in history], marker="o", label="validation")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss")
+    values = [h["validation"].get(metric) for h in history]
+    ax_metric.plot(epochs, [np.nan if v is None else v for v in values], marker="o", color="tab:green")
+    ax_metric.set(xlabel="epoch", ylabel=metric, title=f"Validation {metric}")
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in (ax_loss, ax_metric):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if best_epoch is not None:
+            ax.axvline(best_epoch, color="grey", linestyle="--", linewidth=1, label="selected")
+        ax.grid(alpha=0.3)
+    ax_loss.legend()
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, format="png", metadata=_PNG_METADATA)
+    return path
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, names: Sequence[str], path: str | Path, *, title: str = "Test") -> Path:
+    """Plot the confusion matrix (rows: true class, columns: predicted class) with counts.
+
+    Args:
+        labels: `(n,)` true class ids.
+        predictions: `(n,)` predicted class ids.
+        names: class names, index = class id.
+        path: the PNG to write.
+        title: figure title.
+    """
+    from sklearn.metrics import ConfusionMatrixDisplay
+    from sklearn.metrics import confusion_matrix as sk_confusion_matrix
+
+    matrix = sk_confusion_matrix(labels, predictions, labels=list(range(len(names))))
+    size = 2.2 + 0.9 * len(names)
+    fig = _figure(size + 1, size)
+    ax = fig.subplots()
+    ConfusionMatrixDisplay(matrix, display_labels=list(names)).plot(ax=ax, cmap="Blues", colorbar=True, values_format="d")
+    ax.set_title(title)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, format="png", metadata=_PNG_METADATA)
+    return path

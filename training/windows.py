@@ -1,0 +1,208 @@
+"""Overlapping windows over sequences longer than a model's positions, and per-sequence logit aggregation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from builders.errors import GBHubError
+from training.kmer import KmerTokenizer, iter_chunks
+
+#: How a sequence longer than the model's positions is handled (`--long-seq`).
+#: `mean`: cover it with overlapping windows, predict each, average the logits per sequence.
+#: `truncate`: keep the first window only (what the tokenizer's truncation would do).
+LONG_SEQUENCE_STRATEGIES = ("mean", "truncate")
+
+
+class WindowingError(GBHubError, ValueError):
+    """Window sizes, strides or logits that do not fit the sequences they are applied to."""
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """Which stretch of which sequence each window covers, in k-mers (one k-mer starts at each base).
+
+    Windows are ordered by sequence, then by position, so a sequence's windows are contiguous.
+
+    Attributes:
+        sequence_index: `(n_windows,)` the sequence each window belongs to.
+        start: `(n_windows,)` first k-mer of the window; the window's bases are
+            `seq[start : start + count + k - 1]`.
+        count: `(n_windows,)` k-mers in the window (at most `max_length - 2`).
+        n_sequences: number of sequences planned.
+        strategy: the long-sequence strategy the plan implements.
+    """
+
+    sequence_index: np.ndarray
+    start: np.ndarray
+    count: np.ndarray
+    n_sequences: int
+    strategy: str
+
+    def __len__(self) -> int:
+        return len(self.sequence_index)
+
+    @property
+    def windows_per_sequence(self) -> np.ndarray:
+        """`(n_sequences,)` number of windows of each sequence."""
+        return np.bincount(self.sequence_index, minlength=self.n_sequences)
+
+
+def default_stride(max_length: int) -> int:
+    """Half a window: `(max_length - 2) // 2` k-mers, i.e. consecutive windows overlap by half."""
+    return max(1, (max_length - 2) // 2)
+
+
+def count_windows(n_kmers: np.ndarray, window: int, stride: int) -> np.ndarray:
+    """Windows needed to cover sequences of `n_kmers` k-mers: `1 + ceil(max(n - window, 0) / stride)`.
+
+    Args:
+        n_kmers: `(n,)` k-mers per sequence (`length_bp - k + 1`, at least 0).
+        window: k-mers per window (`max_length - 2`: `[CLS]` and `[SEP]` take two positions).
+        stride: k-mers (= bases) between the starts of consecutive windows.
+    """
+    n_kmers = np.asarray(n_kmers, dtype=np.int64)
+    return 1 + -(-np.maximum(n_kmers - window, 0) // stride)
+
+
+def plan_windows(
+    lengths: Sequence[int] | np.ndarray,
+    k: int,
+    max_length: int = 512,
+    stride: int | None = None,
+    strategy: str = "mean",
+) -> WindowPlan:
+    """Plan the windows of sequences of `lengths` bp for a model of `max_length` token positions.
+
+    A sequence of `L` bp has `n = max(L - k + 1, 0)` overlapping k-mers; a window holds
+    `w = max_length - 2` of them (`w + k - 1` bp). With `stride` `s` (default `w // 2`), the `mean`
+    strategy gives
+
+        n_windows = 1                        if n <= w
+                  = 1 + ceil((n - w) / s)    otherwise,
+
+    window `i` starting at k-mer `min(i * s, n - w)`: the last window ends flush with the sequence, so every
+    base is seen. Example: 2,000 bp, k = 6, max_length = 512 -> n = 1995, w = 510, s = 255 ->
+    `1 + ceil(1485 / 255) = 7` windows. The `truncate` strategy gives one window per sequence, the first
+    `min(n, w)` k-mers (what the tokenizer's truncation keeps).
+
+    Args:
+        lengths: `(n_sequences,)` sequence lengths in bp.
+        k: k-mer size.
+        max_length: tokens per window including `[CLS]` and `[SEP]` (at most the model's positions).
+        stride: k-mers between window starts, `1 <= stride <= max_length - 2`.
+        strategy: one of :data:`LONG_SEQUENCE_STRATEGIES`.
+
+    Returns:
+        The :class:`WindowPlan`.
+    """
+    if strategy not in LONG_SEQUENCE_STRATEGIES:
+        raise WindowingError(
+            f"unknown long-sequence strategy {strategy!r}; expected one of {', '.join(LONG_SEQUENCE_STRATEGIES)}"
+        )
+    if max_length < 3:
+        raise WindowingError(f"max_length must hold [CLS], one k-mer and [SEP] (>= 3), got {max_length}")
+    window = max_length - 2
+    stride = default_stride(max_length) if stride is None else int(stride)
+    if not 1 <= stride <= window:
+        raise WindowingError(
+            f"stride must be between 1 and the window's {window} k-mers (max_length - 2), got {stride}; "
+            "a larger stride would skip bases"
+        )
+    n_kmers = np.maximum(np.asarray(lengths, dtype=np.int64) - k + 1, 0)
+    n_seq = len(n_kmers)
+    if strategy == "truncate":
+        per_seq = np.ones(n_seq, dtype=np.int64)
+    else:
+        per_seq = count_windows(n_kmers, window, stride)
+    sequence_index = np.repeat(np.arange(n_seq, dtype=np.int64), per_seq)
+    first = np.cumsum(per_seq) - per_seq  # index of each sequence's first window
+    i = np.arange(len(sequence_index), dtype=np.int64) - first[sequence_index]
+    last_start = np.maximum(n_kmers - window, 0)[sequence_index]
+    start = np.minimum(i * stride, last_start)
+    count = np.minimum(n_kmers[sequence_index], window)
+    return WindowPlan(sequence_index, start, count, n_seq, strategy)
+
+
+@dataclass(frozen=True)
+class WindowedEncoding:
+    """Model inputs of every window, and the plan mapping windows back to sequences.
+
+    Attributes:
+        input_ids: `(n_windows, length)` token ids (`[CLS] k-mers [SEP] [PAD]…`).
+        attention_mask: `(n_windows, length)` 1 on real tokens, 0 on padding.
+        plan: the :class:`WindowPlan` (window -> sequence).
+    """
+
+    input_ids: np.ndarray
+    attention_mask: np.ndarray
+    plan: WindowPlan
+
+
+def encode_windows(
+    tokenizer: KmerTokenizer,
+    sequences: Sequence[str],
+    max_length: int = 512,
+    stride: int | None = None,
+    strategy: str = "mean",
+    dtype: np.dtype | type = np.int64,
+) -> WindowedEncoding:
+    """Split `sequences` into windows (:func:`plan_windows`) and tokenize each, vectorized.
+
+    Rows are padded to the longest window (at most `max_length`). With `strategy="truncate"` the result
+    equals `tokenizer(sequences, max_length=max_length, truncation=True)`.
+
+    Args:
+        tokenizer: the k-mer tokenizer of the checkpoint.
+        sequences: `n_sequences` DNA strings.
+        max_length: tokens per window including `[CLS]`/`[SEP]`.
+        stride: k-mers between window starts (default half a window).
+        strategy: `mean` (all windows) or `truncate` (first window only).
+        dtype: integer dtype of the outputs (the smallest that holds the vocabulary saves memory).
+    """
+    lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
+    plan = plan_windows(lengths, tokenizer.k, max_length, stride, strategy)
+    length = int(plan.count.max()) + 2 if len(plan) else 2
+    input_ids = np.empty((len(plan), length), dtype=dtype)
+    attention_mask = np.empty((len(plan), length), dtype=dtype)
+    first_seq = 0
+    for chunk in iter_chunks(sequences):
+        kmers = tokenizer.kmer_ids(chunk)
+        lo, hi = np.searchsorted(plan.sequence_index, [first_seq, first_seq + len(chunk)])
+        ids, mask = tokenizer.rows(
+            kmers, plan.sequence_index[lo:hi] - first_seq, plan.start[lo:hi], plan.count[lo:hi], length, dtype
+        )
+        input_ids[lo:hi] = ids
+        attention_mask[lo:hi] = mask
+        first_seq += len(chunk)
+    return WindowedEncoding(input_ids, attention_mask, plan)
+
+
+def aggregate_logits(logits: np.ndarray, plan: WindowPlan, method: str = "mean") -> np.ndarray:
+    """Combine window logits into one row per sequence.
+
+    Args:
+        logits: `(n_windows, n_classes)` window logits, in plan order.
+        plan: the plan the windows came from.
+        method: `mean` (average the logits of a sequence's windows). A `truncate` plan has one window per
+            sequence, so its logits pass through unchanged.
+
+    Returns:
+        `(n_sequences, n_classes)` logits.
+    """
+    logits = np.asarray(logits)
+    if logits.ndim != 2 or len(logits) != len(plan):
+        raise WindowingError(
+            f"expected logits of shape (n_windows={len(plan)}, n_classes), got {logits.shape}; predict "
+            "on the windows of the same plan, in order"
+        )
+    if method != "mean":
+        raise WindowingError(f"unknown aggregation {method!r}; expected 'mean'")
+    per_seq = plan.windows_per_sequence
+    if np.any(per_seq == 0):
+        raise WindowingError(f"{int(np.sum(per_seq == 0))} sequence(s) have no window in the plan")
+    sums = np.zeros((plan.n_sequences, logits.shape[1]), dtype=np.float64)
+    np.add.at(sums, plan.sequence_index, logits.astype(np.float64))
+    return (sums / per_seq[:, None]).astype(logits.dtype if logits.dtype.kind == "f" else np.float64)
