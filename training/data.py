@@ -124,7 +124,7 @@ def local_data_files(dataset: str, config: str) -> dict[str, list[str]] | None:
 
     import yaml
 
-    folder = Path(dataset)
+    folder = Path(dataset).resolve()  # absolute: load_dataset joins relative files to `dataset`
     if not folder.is_dir():
         return None
     patterns: dict[str, list[str]] = {}

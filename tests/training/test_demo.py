@@ -10,14 +10,15 @@ from huggingface_hub import ModelCard
 from builders.cli import main
 
 
-def test_demo_builds_trains_evaluates_and_writes_cards(tmp_path, capsys):
+def test_demo_builds_trains_evaluates_and_writes_cards(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a relative --out, as the README runs it
     started = time.perf_counter()
-    assert main(["demo", "--out", str(tmp_path / "demo"), "--no-progress"]) == 0
+    assert main(["demo", "--out", "demo", "--no-progress"]) == 0
     elapsed = time.perf_counter() - started
     assert elapsed < 120, f"demo took {elapsed:.0f} s"
     out = capsys.readouterr().out
     data, run = tmp_path / "demo" / "data", tmp_path / "demo" / "cnn"
-    assert f"dataset (Hub layout, card): {data}" in out and "test metrics: accuracy" in out
+    assert "dataset (Hub layout, card): demo/data" in out and "test metrics: accuracy" in out
     assert (data / "README.md").is_file() and list((data / "synthetic").glob("test-*.parquet"))
     record = json.loads((run / "metrics.json").read_text())
     assert record["config"] == "synthetic" and record["epochs_run"] == 10
