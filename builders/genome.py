@@ -273,8 +273,7 @@ class Genome:
         order = np.argsort(absolute, kind="stable")
         pieces = []
         with open(self.path / "sequence.bin", "rb") as handle:
-            spans = list(_windows(absolute[order]))
-            for lo, hi in spans:
+            for lo, hi in _windows(absolute[order]):
                 picked = order[lo:hi]
                 first = int(absolute[picked[0]])
                 base = first - first % mmap.ALLOCATIONGRANULARITY
@@ -286,16 +285,16 @@ class Genome:
                     window.close()  # every view into it was released when _extract returned
         if not pieces:
             return pa.array([], type=pa.string())
-        # Back to row order without a gather: views over the windows' outputs, then one copy.
-        views = np.empty((n, 16), dtype=np.uint8)
-        views[order] = np.concatenate([
-            _views(np.frombuffer(piece.buffers()[2], dtype=np.uint8),
-                   np.frombuffer(piece.buffers()[1], dtype=np.int32)[:-1].astype(np.int64),
-                   lengths[order[lo:hi]], index)
-            for index, ((lo, hi), piece) in enumerate(zip(spans, pieces))
-        ])
+        # Back to row order without a gather: the windows' views, re-pointed at their outputs
+        # (length, prefix and inline bytes are unchanged), then one copy.
+        for index, (piece, piece_views) in enumerate(pieces):
+            wide = piece_views[:, 0] > 12  # inline rows carry their bytes, not a buffer reference
+            piece_views[wide, 2] = index
+            piece_views[wide, 3] = np.frombuffer(piece.buffers()[1], dtype=np.int32)[: len(piece)][wide]
+        views = np.empty((n, 4), dtype="<i4")
+        views[order] = np.concatenate([piece_views for _, piece_views in pieces])
         target = pa.string() if lengths.sum() < 2**31 else pa.large_string()
-        return _view_array(views, [piece.buffers()[2] for piece in pieces], target)
+        return _view_array(views, [piece.buffers()[2] for piece, _ in pieces], target)
 
 
 # Arrow string_view arrays: each row is a 16-byte view (int32 length, then 12 inline bytes when the
@@ -317,33 +316,47 @@ def _windows(sorted_starts: np.ndarray) -> Iterator[tuple[int, int]]:
 
 
 def _views(source: np.ndarray, pos: np.ndarray, lengths: np.ndarray, buffer: int) -> np.ndarray:
-    """`(n, 16)` uint8 string views of `source[pos:pos + length]`, which is data buffer `buffer`."""
+    """`(n, 4)` int32 string views of `source[pos:pos + length]`, which is data buffer `buffer`.
+
+    Columns: length, 4-byte prefix, buffer index, offset; a row of <= 12 bytes instead holds its
+    bytes inline (zero-padded) in the last three columns.
+    """
     n = len(pos)
-    out = np.zeros((n, 16), dtype=np.uint8)
-    out[:, :4] = lengths.astype("<i4").view(np.uint8).reshape(n, 4)
-    k = np.arange(12)
-    head = source[np.minimum(pos[:, None] + k, len(source) - 1)]
-    head[k >= lengths[:, None]] = 0
-    inline = lengths <= 12
-    out[inline, 4:] = head[inline]
-    wide = ~inline
-    out[wide, 4:8] = head[wide, :4]
-    out[wide, 8:12] = np.full(int(wide.sum()), buffer, dtype="<i4").view(np.uint8).reshape(-1, 4)
-    out[wide, 12:16] = pos[wide].astype("<i4").view(np.uint8).reshape(-1, 4)
+    out = np.empty((n, 4), dtype="<i4")
+    out[:, 0] = lengths
+    prefix = np.zeros(n, dtype="<u4")
+    last = len(source) - 1
+    for j in range(4):  # little-endian: byte j of the prefix is source[pos + j]
+        prefix |= source[np.minimum(pos + j, last)].astype("<u4") << (8 * j)
+    out[:, 1] = prefix.view("<i4")
+    out[:, 2] = buffer
+    out[:, 3] = pos
+    inline = np.flatnonzero(lengths <= 12)
+    if len(inline):
+        k = np.arange(12)
+        head = source[np.minimum(pos[inline, None] + k, last)]
+        head[k >= lengths[inline, None]] = 0
+        out.view(np.uint8).reshape(n, 16)[inline, 4:] = head
     return out
 
 
 def _view_array(views: np.ndarray, buffers: list[pa.Buffer], target=pa.string()) -> pa.Array:
+    """Cast `(n, 4)` int32 views over `buffers` into a contiguous `target` (string) array."""
     return pa.Array.from_buffers(
         pa.string_view(), len(views), [None, pa.py_buffer(views), *buffers]
     ).cast(target)
 
 
-def _extract(window: mmap.mmap, pos: np.ndarray, lengths: np.ndarray, minus: np.ndarray) -> pa.Array:
-    """Sequences at byte offsets `pos` of a mapped window; reverse complement where `minus`."""
+def _extract(window: mmap.mmap, pos: np.ndarray, lengths: np.ndarray,
+             minus: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """Sequences at byte offsets `pos` of a mapped window; reverse complement where `minus`.
+
+    Returns the sequences and their `(n, 4)` views (whose length/prefix/inline parts stay valid
+    for the returned array's data).
+    """
     genome = np.frombuffer(window, dtype=np.uint8)
     buffers = [pa.py_buffer(window)]
-    views = np.empty((len(pos), 16), dtype=np.uint8)
+    views = np.empty((len(pos), 4), dtype="<i4")
     plus = ~minus
     views[plus] = _views(genome, pos[plus], lengths[plus], 0)
     if minus.any():
@@ -355,7 +368,7 @@ def _extract(window: mmap.mmap, pos: np.ndarray, lengths: np.ndarray, minus: np.
         at = (bounds[-1] - bounds[1:]).astype(np.int64)  # where row j now starts
         views[minus] = _views(reverse_complement, at, lengths[minus], 1)
         buffers.append(pa.py_buffer(reverse_complement))
-    return _view_array(views, buffers)
+    return _view_array(views, buffers), views
 
 
 def _sample(contigs: dict[str, Contig], k: int = 5) -> str:
