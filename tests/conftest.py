@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 # Set before any test module imports datasets / huggingface_hub / evaluate: they read these at import.
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="gbhub-tests-"))
+atexit.register(shutil.rmtree, _SESSION_HOME, ignore_errors=True)
 os.environ["HF_HOME"] = str(_SESSION_HOME / "hf")
 os.environ["HF_DATASETS_CACHE"] = str(_SESSION_HOME / "hf" / "datasets")
 os.environ["HF_HUB_OFFLINE"] = "1"
