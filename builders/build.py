@@ -17,14 +17,13 @@ import builders
 from builders.builder import GenomicBenchmark
 from builders.coordinates import UPSTREAM_COMMIT, UPSTREAM_REPOSITORY, fetch_table, read_table
 from builders.download import cache_root
+from builders.errors import EmptySplitError
 from builders.hub_layout import write_config
-from builders.plan import SPLITS, upstream_plan, write_plan
+from builders.plan import DEFAULT_SEED, SPLITS, VALIDATION_FRACTION, upstream_plan, write_plan
 from builders.references import REFERENCES, ResolvedReference, resolve_reference
 from builders.registry import BenchmarkSpec, get_benchmark
 
 logger = logging.getLogger(__name__)
-DEFAULT_SEED = 42
-VALIDATION_FRACTION = 0.1
 
 
 def build_benchmark(
@@ -144,6 +143,15 @@ def materialize(
     The Arrow files live in a temporary folder under the gbhub cache and are loaded into memory
     before it is removed, so nothing is left behind.
     """
+    counts = plan["split"].value_counts()
+    empty = [split for split in SPLITS if not counts.get(split, 0)]
+    if empty:
+        rows = ", ".join(f"{split} {int(counts.get(split, 0)):,}" for split in SPLITS)
+        raise EmptySplitError(
+            f"{config}: the {' and '.join(empty)} split would have no rows ({rows}); every split of the Hub "
+            "layout needs at least one row (`datasets` cannot load an empty split): give each class more "
+            "upstream rows"
+        )
     root = cache_root(cache_dir)
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="build-", dir=root) as tmp:

@@ -75,7 +75,9 @@ class GenomicBenchmark(datasets.ArrowBasedBuilder):
             part = plan.iloc[lo:hi]
             pieces = []
             for genome_dir, group in part.groupby("genome", sort=False):
-                genome = genomes.setdefault(genome_dir, Genome(genome_dir))
+                if genome_dir not in genomes:  # read each index once per worker, not once per chunk
+                    genomes[genome_dir] = Genome(genome_dir)
+                genome = genomes[genome_dir]
                 fetched = genome.fetch(
                     group["region"].to_numpy(), group["start"].to_numpy(np.int64),
                     group["end"].to_numpy(np.int64), (group["strand"] == "-").to_numpy(),

@@ -48,6 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `gbhub list | head`
         sys.stderr.close()
         return 0
+    except OSError as err:  # a path, a permission, a full disk: say which, without a traceback (-v logs it)
+        logging.getLogger(__name__).debug("gbhub %s failed", args.command, exc_info=True)
+        print(f"gbhub {args.command}: error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

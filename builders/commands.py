@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from builders.plan import DEFAULT_SEED, VALIDATION_FRACTION
 from builders.references import REFERENCES, cached_fasta, parse_reference_args
 from builders.registry import get_benchmark, registry, upstream_benchmarks
 
@@ -28,18 +29,47 @@ def register(subparsers) -> None:
         "Online by default (coordinates at the pinned upstream commit, Ensembl references); "
         "offline with --coordinates and --reference.",
     )
-    p.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to build (see `gbhub list`)")
-    p.add_argument("--all", action="store_true", help="build all nine upstream benchmarks")
     p.add_argument("--out", required=True, help="Hub-layout output folder (other configs are kept)")
+    add_build_options(p, "build")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.set_defaults(func=cmd_build)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def add_build_options(p: argparse.ArgumentParser, verb: str) -> None:
+    """The benchmark selection and build inputs `gbhub build` and `gbhub audit` share."""
+    p.add_argument("names", nargs="*", metavar="NAME", help=f"benchmarks to {verb} (see `gbhub list`)")
+    p.add_argument("--all", action="store_true", help=f"{verb} all nine upstream benchmarks")
     p.add_argument("--coordinates", metavar="DIR",
                    help="local copy of upstream `datasets/` (verified against the pinned sha256)")
     p.add_argument("--reference", action="append", metavar="KEY=PATH",
                    help="local FASTA (.fa, .fa.gz, bgzip) for a reference key or assembly; repeatable")
     p.add_argument("--cache-dir", help="gbhub cache (default $GBHUB_CACHE or ~/.cache/gbhub)")
-    p.add_argument("--seed", type=int, default=42, help="seed of the stratified validation split")
-    p.add_argument("--num-proc", type=int, default=None, help="worker processes for extraction")
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    p.set_defaults(func=cmd_build)
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                   help="seed of the stratified validation split (when a benchmark is built)")
+    p.add_argument("--num-proc", type=positive_int, default=None, help="worker processes for extraction")
+
+
+def selected_names(args: argparse.Namespace) -> list[str]:
+    """The benchmarks named on the command line (or all nine with --all), checked against the registry."""
+    if args.all and args.names:
+        raise SystemExit(f"gbhub {args.command}: give benchmark names or --all, not both")
+    names = upstream_benchmarks() if args.all else list(args.names)
+    if not names:
+        raise SystemExit(f"gbhub {args.command}: name a benchmark (see `gbhub list`) or pass --all")
+    for name in names:
+        get_benchmark(name)  # fail on a typo before any work
+    return names
 
 
 def benchmark_rows() -> list[dict]:
@@ -57,8 +87,6 @@ def benchmark_rows() -> list[dict]:
 
 def published_counts(upstream: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
     """Rows per published split and class: validation is round(10%) of each upstream train class."""
-    from builders.build import VALIDATION_FRACTION
-
     validation = {c: int(round(VALIDATION_FRACTION * n)) for c, n in upstream["train"].items()}
     return {
         "train": {c: n - validation[c] for c, n in upstream["train"].items()},
@@ -112,21 +140,22 @@ def cmd_references(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from builders.build import build_benchmark
+    from hub_cards.dataset_card import write_dataset_card
 
-    if args.all and args.names:
-        raise SystemExit("gbhub build: give benchmark names or --all, not both")
-    names = upstream_benchmarks() if args.all else args.names
-    if not names:
-        raise SystemExit("gbhub build: name a benchmark (see `gbhub list`) or pass --all")
-    for name in names:
-        get_benchmark(name)  # fail on a typo before any work
+    names = selected_names(args)
     references = parse_reference_args(args.reference)
-    for name in names:
-        target = build_benchmark(
-            name, args.out, coordinates_dir=args.coordinates, references=references,
-            cache_dir=args.cache_dir, seed=args.seed, num_proc=args.num_proc,
-            progress=not args.no_progress,
-        )
-        print(f"built {name} -> {target}")
+    built = 0
+    try:
+        for name in names:
+            target = build_benchmark(
+                name, args.out, coordinates_dir=args.coordinates, references=references,
+                cache_dir=args.cache_dir, seed=args.seed, num_proc=args.num_proc,
+                progress=not args.no_progress, write_card=False,
+            )
+            built += 1
+            print(f"built {name} -> {target}")
+    finally:
+        if built:  # once, over every config in the folder (not once per benchmark: --all would redo it 9 times)
+            print(f"card -> {write_dataset_card(args.out)}")
     print(f"load it with: datasets.load_dataset({str(args.out)!r}, {names[0]!r})")
     return 0

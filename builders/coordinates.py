@@ -82,6 +82,9 @@ def read_table(path: str | os.PathLike, *, name: str | None = None) -> pd.DataFr
     """
     path = Path(path)
     name = name or str(path)
+    if not path.is_file():
+        where = name if name == str(path) else f"{name} ({path})"
+        raise CoordinateTableError(f"{where} not found: fetch the table again or fix the path")
     try:
         raw = path.read_bytes()
         if raw[:2] == b"\x1f\x8b":
@@ -122,12 +125,13 @@ def read_table(path: str | os.PathLike, *, name: str | None = None) -> pd.DataFr
 
 def _integers(column: pd.Series, label: str, rows: pd.Series, name: str) -> pd.Series:
     text = column.str.strip()
-    bad = ~text.str.fullmatch(r"-?\d+")
+    # at most 18 digits: every such number fits int64 (longer ones would overflow, not parse)
+    bad = ~text.str.fullmatch(r"-?\d{1,18}")
     if bad.any():
         i = int(np.argmax(bad.to_numpy()))
         raise CoordinateTableError(
-            f"row {rows.iloc[i]} of {name}: {label} {column.iloc[i]!r} is not an integer; "
-            "coordinates are 0-based integer positions"
+            f"row {rows.iloc[i]} of {name}: {label} {column.iloc[i]!r} is not an integer (of at most 18 "
+            "digits); coordinates are 0-based integer positions"
         )
     values = text.astype(np.int64)
     negative = values < 0

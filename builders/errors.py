@@ -23,6 +23,10 @@ class DownloadError(GBHubError):
     """A download failed or was interrupted; the partial file is kept for resuming."""
 
 
+class EmptySplitError(GBHubError, ValueError):
+    """A split plan leaves a published split without rows (`datasets` cannot load an empty split)."""
+
+
 class UnknownBenchmarkError(GBHubError, KeyError):
     """A benchmark or reference key that the registry does not know."""
 

@@ -257,6 +257,13 @@ class Genome:
                 )
             offsets[inverse == i] = contig.offset
             lengths[inverse == i] = contig.length
+        inverted = (starts < 0) | (ends <= starts)
+        if inverted.any():
+            i = int(np.argmax(inverted))
+            raise CoordinateTableError(
+                f"{regions[i]}:{starts[i]}-{ends[i]} at row {rows[i]} of {tables[i]} is not an interval: "
+                "coordinates are 0-based half-open, 0 <= start < end; fix the table"
+            )
         past = ends > lengths
         if past.any():
             i = int(np.argmax(past))

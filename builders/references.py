@@ -138,15 +138,16 @@ def cached_fasta(reference: Reference, cache_dir: str | os.PathLike | None = Non
     return path if path.is_file() else None
 
 
-def _memo_sha256(path: Path, cache_dir) -> str:
+def _memo_sha256(path: Path, cache_dir, digest: str | None = None) -> str:
     """sha256 of a local file, remembered by (absolute path, size, mtime) so a 1 GB FASTA is
-    hashed once, not on every build; any change to the file changes the key."""
+    hashed once, not on every build; any change to the file changes the key. A `digest` just
+    computed for the file (by a download) is remembered as it is."""
     stat = path.stat()
     key = f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}"
     memo = cache_root(cache_dir) / "hashes" / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".sha256")
-    if memo.is_file():
+    if digest is None and memo.is_file():
         return memo.read_text().strip()
-    digest = sha256_file(path)
+    digest = digest or sha256_file(path)
     memo.parent.mkdir(parents=True, exist_ok=True)
     tmp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
     tmp.write_text(digest + "\n")
@@ -185,7 +186,11 @@ def resolve_reference(
     else:
         folder.mkdir(parents=True, exist_ok=True)
         fasta, source = folder / reference.filename, "download"
-        digest = download(reference.url, fasta, checksums_url=reference.checksums_url, progress=progress)
+        if fasta.is_file():  # downloaded and verified by an earlier build
+            digest = _memo_sha256(fasta, cache_dir)
+        else:
+            digest = download(reference.url, fasta, checksums_url=reference.checksums_url, progress=progress)
+            _memo_sha256(fasta, cache_dir, digest)
     assembly = reference.assembly if reference.kind == "genome" else None
     # Keyed by content (and the assembly it was checked against), so one FASTA serving two keys
     # (GRCh38 releases 97 and 100 have identical chromosomes) is prepared once.

@@ -16,6 +16,7 @@ from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from builders.errors import GBHubError
+from builders.hub_layout import configs_in
 from hub_cards import plots
 from hub_cards import stats as st
 
@@ -48,13 +49,6 @@ class ConfigEntry:
     info: DatasetInfo
     stats: st.ConfigStats
     splits: list[str]
-
-
-def find_configs(out_dir: Path) -> list[str]:
-    """Sorted names of the configs of `out_dir` that have a provenance file and Parquet files."""
-    out_dir = Path(out_dir)
-    names = [p.stem for p in (out_dir / "provenance").glob("*.json")]
-    return sorted(n for n in names if any((out_dir / n).glob("*-*.parquet")))
 
 
 def load_provenance(out_dir: Path, config: str) -> dict:
@@ -417,7 +411,7 @@ def render_card(out_dir: Path, repo_id: str | None = None, *, write_images: bool
         CardError: no config in `out_dir`, or a config's provenance and data disagree.
     """
     out_dir = Path(out_dir)
-    configs = find_configs(out_dir)
+    configs = configs_in(out_dir)
     if not configs:
         raise CardError(f"{out_dir} has no config (expected provenance/<config>.json and <config>/<split>-*.parquet); "
                         "build one with `gbhub build NAME --out DIR`")

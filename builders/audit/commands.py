@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 
 from builders.audit.pipeline import PARTS
 from builders.audit.similarity import MinHashParams
+from builders.commands import add_build_options, selected_names
 
 
 def register(subparsers) -> None:
@@ -20,15 +22,8 @@ def register(subparsers) -> None:
         "OUT/README.md. A benchmark absent from OUT is built first (same options as `gbhub build`). "
         "With --variants, also build and audit <name>_leakfree and <name>_chromsplit.",
     )
-    p.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to audit (see `gbhub list`)")
-    p.add_argument("--all", action="store_true", help="audit all nine upstream benchmarks")
     p.add_argument("--out", default="hub", help="Hub-layout folder holding the built configs (default: hub)")
-    p.add_argument("--coordinates", metavar="DIR", help="local copy of upstream `datasets/` (for building)")
-    p.add_argument("--reference", action="append", metavar="KEY=PATH",
-                   help="local FASTA for a reference key or assembly (for building); repeatable")
-    p.add_argument("--cache-dir", help="gbhub cache (default $GBHUB_CACHE or ~/.cache/gbhub)")
-    p.add_argument("--seed", type=int, default=42, help="validation-split seed when a benchmark is built")
-    p.add_argument("--num-proc", type=int, default=None, help="worker processes for extraction")
+    add_build_options(p, "audit")
     p.add_argument("--variants", action="store_true",
                    help="also build and audit the leak-free and chromosome-held-out variant configs")
     p.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS), metavar="PART",
@@ -47,15 +42,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from builders.build import build_benchmark
     from builders.hub_layout import configs_in
     from builders.references import parse_reference_args
-    from builders.registry import get_benchmark, upstream_benchmarks
 
-    if args.all and args.names:
-        raise SystemExit("gbhub audit: give benchmark names or --all, not both")
-    names = upstream_benchmarks() if args.all else args.names
-    if not names:
-        raise SystemExit("gbhub audit: name a benchmark (see `gbhub list`) or pass --all")
-    for name in names:
-        get_benchmark(name)  # fail on a typo before any work
+    names = selected_names(args)
     if args.no_progress:
         import datasets
 
@@ -65,10 +53,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
     options = dict(coordinates_dir=args.coordinates, references=references, cache_dir=args.cache_dir,
                    progress=not args.no_progress)
     reports = {}
+    say = functools.partial(print, file=sys.stderr if args.json else sys.stdout)  # --json: stdout is the JSON
     for name in names:
         if name not in configs_in(args.out):
             build_benchmark(name, args.out, seed=args.seed, num_proc=args.num_proc, write_card=False, **options)
-            print(f"built {name} -> {args.out}/{name}")
+            say(f"built {name} -> {args.out}/{name}")
         extra = {}
         configs = [name]
         if args.variants:
@@ -79,11 +68,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
             report, path = audit_config(args.out, config, parts=tuple(args.parts), minhash=minhash,
                                         extra=extra if config == name else None)
             reports[config] = report
-            print(f"audited {config} -> {path}: {summary(report)}")
+            say(f"audited {config} -> {path}: {summary(report)}")
     from hub_cards.dataset_card import write_dataset_card
 
     card = write_dataset_card(args.out)
-    print(f"card -> {card}")
+    say(f"card -> {card}")
     if args.json:
         json.dump(reports, sys.stdout, indent=2, sort_keys=True)
         print()

@@ -72,3 +72,13 @@ def test_errors(tmp_path, capsys):
         main(["audit", "--out", str(tmp_path)])
     assert main(["audit", "synthetic", "--out", str(tmp_path), "--parts", "overlap", "--threshold", "0"]) == 2
     assert "threshold" in capsys.readouterr().err
+
+
+def test_json_output_is_only_json(tmp_path, capsys):
+    out = tmp_path / "hub"
+    assert main(["audit", "synthetic", "--out", str(out), "--parts", "overlap", "contigs", "--json",
+                 "--no-progress", "--cache-dir", str(tmp_path / "cache")]) == 0
+    captured = capsys.readouterr()
+    reports = json.loads(captured.out)
+    assert set(reports) == {"synthetic"} and reports["synthetic"]["overlap"]["pairs"]
+    assert "audited synthetic" in captured.err and "card -> " in captured.err

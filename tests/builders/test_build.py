@@ -135,3 +135,93 @@ def test_console_script_runs(tmp_path):
     result = subprocess.run([sys.executable, "-m", "builders.cli", "list"], capture_output=True, text=True,
                             check=True)
     assert "human_ocr_ensembl" in result.stdout
+
+
+def test_a_plan_with_an_empty_split_is_refused_before_building(tmp_path):
+    from builders.build import materialize
+    from builders.errors import EmptySplitError
+    from builders.genome import prepare
+    from builders.plan import upstream_plan
+
+    fasta = tmp_path / "g.fa"
+    fasta.write_text(">chr1\n" + "ACGTTGCA" * 10 + "\n")
+    genome = str(prepare(fasta, tmp_path / "prep", progress=False))
+
+    def table(*rows):
+        frame = pd.DataFrame(rows, columns=["id", "region", "start", "end", "strand"])
+        return frame.assign(row=np.arange(1, len(frame) + 1))
+
+    # 2 and 1 train rows per class: round(10%) of each is 0, so validation would be empty
+    tables = {"train": {0: table(("a", "chr1", 0, 5, "+"), ("b", "chr1", 3, 9, "-")),
+                        1: table(("c", "chr1", 10, 15, "-"))},
+              "test": {0: table(("d", "chr1", 0, 30, "+")), 1: table(("e", "chr1", 1, 2, "-"))}}
+    names = {s: {label: f"toy/{s}/{label}.csv" for label in (0, 1)} for s in tables}
+    plan = upstream_plan(tables, names, {0: genome, 1: genome}, seed=1)
+    with pytest.raises(EmptySplitError, match=r"toy: the validation split would have no rows "
+                                              r"\(train 3, validation 0, test 2\)"):
+        materialize(plan, "toy", ["negative", "positive"], cache_dir=tmp_path / "cache")
+    assert not list((tmp_path / "cache").glob("build-*"))
+
+
+def test_cli_environment_and_argument_errors_are_one_line(tmp_path, capsys):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    assert main(["build", "synthetic", "--out", str(not_a_folder), "--no-progress",
+                 "--cache-dir", str(tmp_path / "cache")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gbhub build: error: ") and str(not_a_folder) in err and err.count("\n") == 1
+    for command in ("build", "audit"):
+        with pytest.raises(SystemExit) as exit_:
+            main([command, "synthetic", "--out", str(tmp_path / "hub"), "--num-proc", "0"])
+        assert exit_.value.code == 2
+        assert "--num-proc: expected a whole number >= 1, got '0'" in capsys.readouterr().err
+
+
+def test_each_reference_index_is_read_once_per_split_not_once_per_chunk(built, tmp_path, monkeypatch):
+    import builders.builder as engine
+    from builders.build import prepare_inputs
+    from builders.plan import upstream_plan, write_plan
+
+    _, cache = built
+    inputs = prepare_inputs("synthetic", cache_dir=cache, progress=False)
+    plan = upstream_plan(inputs.tables, inputs.table_names, inputs.genomes, seed=42)
+    opened = []
+
+    class CountingGenome(engine.Genome):
+        def __init__(self, path):
+            opened.append(path)
+            super().__init__(path)
+
+    monkeypatch.setattr(engine, "Genome", CountingGenome)
+    builder = engine.GenomicBenchmark(
+        cache_dir=str(tmp_path / "arrow"), config_name="synthetic", class_names=("negative", "positive"),
+        plan_path=str(write_plan(plan, tmp_path / "plan.parquet")), plan_sha256="x", chunk_rows=100)
+    builder.download_and_prepare()
+    assert len(builder.as_dataset(split="train")) == 1260
+    assert len(opened) == 3  # one per split generator (every chunk shares the reference)
+
+
+def test_parquet_row_groups_stay_at_the_stated_size(tmp_path):
+    import pyarrow.parquet as pq
+
+    from builders.hub_layout import ROW_GROUP_ROWS
+
+    rows = 2 * ROW_GROUP_ROWS + 7
+    ds = datasets.Dataset.from_dict({"sequence": ["ACGT"] * rows})
+    target = write_config(tmp_path, "big", datasets.DatasetDict({s: ds for s in ("train", "validation", "test")}),
+                          {"config": "big"})
+    meta = pq.read_metadata(target / "train-00000-of-00001.parquet")
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [ROW_GROUP_ROWS, ROW_GROUP_ROWS, 7]
+
+
+def test_cli_renders_the_card_once_after_all_builds(tmp_path, capsys, monkeypatch):
+    import hub_cards.dataset_card as dataset_card
+
+    rendered = []
+    real = dataset_card.write_dataset_card
+    monkeypatch.setattr(dataset_card, "write_dataset_card", lambda out, **kw: rendered.append(out) or real(out, **kw))
+    out = tmp_path / "hub"
+    assert main(["build", "synthetic", "synthetic", "--out", str(out), "--no-progress",
+                 "--cache-dir", str(tmp_path / "cache")]) == 0
+    assert len(rendered) == 1 and (out / "README.md").is_file()
+    assert capsys.readouterr().out.count("built synthetic") == 2

@@ -107,3 +107,14 @@ def test_download_at_pinned_commit_from_a_mirror(upstream, tmp_path, serve_dir, 
     assert leftovers == []
     with pytest.raises(DownloadError):  # a table the mirror does not have
         fetch_table("human_ocr_ensembl", "test", "positive", cache_dir=tmp_path / "cache", progress=False)
+
+
+def test_overlong_coordinate_is_a_table_error_not_an_overflow(tmp_path):
+    path = write(tmp_path, "a,chr1,1,5,+\nb,chr1,10,99999999999999999999,+\n")
+    with pytest.raises(CoordinateTableError, match=r"row 2 of .*end '99999999999999999999' is not an integer"):
+        read_table(path, name="toy/train/positive.csv.gz")
+
+
+def test_missing_table_is_reported_as_missing_not_corrupt(tmp_path):
+    with pytest.raises(CoordinateTableError, match=r"toy/train/positive.csv.gz \(.*missing.csv\) not found"):
+        read_table(tmp_path / "missing.csv", name="toy/train/positive.csv.gz")

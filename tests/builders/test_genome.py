@@ -154,3 +154,13 @@ def test_empty_and_tiny_intervals_and_long_ones(tmp_path):
     genome = Genome(prepare(fasta, tmp_path / "prep", progress=False))
     for start, end in ((0, 1), (5, 17), (100, 112), (100, 113), (0, 3000)):
         assert fetch_one(genome, "X", start, end) == seq[start:end]
+
+
+@pytest.mark.parametrize("start, end", [(-3, 2), (5, 5), (6, 4)])
+def test_negative_or_empty_interval_is_refused_not_read_from_the_previous_contig(tmp_path, start, end):
+    fasta = tmp_path / "two.fa"
+    fasta.write_text(">chr1\nAAAACCCC\n>chr2\nGGGGTTTT\n")
+    genome = Genome(prepare(fasta, tmp_path / "prep", progress=False))
+    with pytest.raises(CoordinateTableError, match=rf"chr2:{start}-{end} at row 2 of t\.csv is not an interval"):
+        genome.fetch(np.array(["chr1", "chr2"]), np.array([0, start]), np.array([3, end]),
+                     np.array([False, True]), table="t.csv", rows=np.array([1, 2]))

@@ -46,6 +46,18 @@ def test_download_verify_prepare_and_resolve_ucsc_names(mirror, tmp_path):
     assert again.genome.path == resolved.genome.path and again.sha256 == resolved.sha256
 
 
+def test_cached_download_is_not_hashed_again_on_every_build(mirror, tmp_path, monkeypatch):
+    first = resolve_reference(FLY, cache_dir=tmp_path / "cache", progress=False)
+
+    def no_rehash(path, *args, **kwargs):
+        raise AssertionError(f"{path} hashed again")
+
+    monkeypatch.setattr("builders.download.sha256_file", no_rehash)
+    monkeypatch.setattr("builders.references.sha256_file", no_rehash)
+    again = resolve_reference(FLY, cache_dir=tmp_path / "cache", progress=False)
+    assert again.sha256 == first.sha256 and again.source == "download"
+
+
 def test_published_checksum_mismatch_is_refused(mirror, tmp_path):
     (mirror.parent / "CHECKSUMS").write_text(f"12345 1 {mirror.name}\n")
     with pytest.raises(ChecksumError):
