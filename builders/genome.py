@@ -7,6 +7,7 @@ the memory-mapped file, so a 3 Gbp genome is never loaded into Python objects.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import mmap
@@ -287,9 +288,15 @@ class Genome:
                 size = int((absolute[picked] + lengths[picked]).max()) - base
                 window = mmap.mmap(handle.fileno(), size, offset=base, access=mmap.ACCESS_READ)
                 try:
-                    pieces.append(_extract(window, absolute[picked] - base, lengths[picked], minus[picked]))
-                finally:
-                    window.close()  # every view into it was released when _extract returned
+                    piece = _extract(window, absolute[picked] - base, lengths[picked], minus[picked])
+                except BaseException:
+                    # frames of the traceback may still hold views of the window: let it be
+                    # unmapped when they go, rather than mask the error with a BufferError
+                    with contextlib.suppress(BufferError):
+                        window.close()
+                    raise
+                window.close()  # every view into it was released when _extract returned
+                pieces.append(piece)
         if not pieces:
             return pa.array([], type=pa.string())
         # Back to row order without a gather: the windows' views, re-pointed at their outputs

@@ -51,7 +51,12 @@ def write_config(
         trash = out / f".{config}.old-{uuid.uuid4().hex[:8]}"
         if target.exists():
             os.replace(target, trash)
-        os.replace(staging, target)
+        try:
+            os.replace(staging, target)
+        except OSError:
+            if trash.exists():  # put the previous config back
+                os.replace(trash, target)
+            raise
         os.replace(tmp.name, provenance_dir / f"{config}.json")
         shutil.rmtree(trash, ignore_errors=True)
     finally:

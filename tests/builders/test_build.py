@@ -225,3 +225,25 @@ def test_cli_renders_the_card_once_after_all_builds(tmp_path, capsys, monkeypatc
                  "--cache-dir", str(tmp_path / "cache")]) == 0
     assert len(rendered) == 1 and (out / "README.md").is_file()
     assert capsys.readouterr().out.count("built synthetic") == 2
+
+
+def test_a_failed_swap_puts_the_previous_config_back(built, tmp_path, monkeypatch):
+    import os
+
+    _, cache = built
+    out = tmp_path / "hub"
+    build_benchmark("synthetic", out, cache_dir=cache, progress=False, write_card=False)
+    before = digests(out)
+    real_replace = os.replace
+
+    def failing_replace(src, dst):
+        if ".staging-" in str(src):
+            raise OSError("rename failed")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr("builders.hub_layout.os.replace", failing_replace)
+    with pytest.raises(OSError, match="rename failed"):
+        build_benchmark("synthetic", out, cache_dir=cache, progress=False, write_card=False)
+    monkeypatch.undo()
+    assert digests(out) == before
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]

@@ -164,3 +164,15 @@ def test_negative_or_empty_interval_is_refused_not_read_from_the_previous_contig
     with pytest.raises(CoordinateTableError, match=rf"chr2:{start}-{end} at row 2 of t\.csv is not an interval"):
         genome.fetch(np.array(["chr1", "chr2"]), np.array([0, start]), np.array([3, end]),
                      np.array([False, True]), table="t.csv", rows=np.array([1, 2]))
+
+
+def test_an_error_inside_extraction_is_not_masked(tiny_fasta, tmp_path, monkeypatch):
+    genome = Genome(prepare(tiny_fasta, tmp_path / "prep", progress=False))
+
+    def boom(window, *args):
+        view = np.frombuffer(window, dtype=np.uint8)  # a live export of the mapping  # noqa: F841
+        raise RuntimeError("disk error")
+
+    monkeypatch.setattr("builders.genome._extract", boom)
+    with pytest.raises(RuntimeError, match="disk error"):
+        fetch_one(genome, "chr1", 0, 4)
