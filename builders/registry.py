@@ -8,19 +8,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable
 
+from builders.citations import GENOMIC_BENCHMARKS as GENOMIC_BENCHMARKS_CITATION
 from builders.errors import UnknownBenchmarkError
 
-GENOMIC_BENCHMARKS_CITATION = """@article{gresova2023genomic,
-  title   = {Genomic benchmarks: a collection of datasets for genomic sequence classification},
-  author  = {Gre{\\v{s}}ov{\\'a}, Katar{\\'\\i}na and Martinek, Vlastimil and {\\v{C}}ech{\\'a}k, David and
-             {\\v{S}}ime{\\v{c}}ek, Petr and Alexiou, Panagiotis},
-  journal = {BMC Genomic Data},
-  volume  = {24},
-  number  = {1},
-  pages   = {25},
-  year    = {2023},
-  doi     = {10.1186/s12863-023-01123-8}
-}"""
 HOMEPAGE = "https://github.com/ML-Bioinfo-CEITEC/genomic_benchmarks"
 
 

@@ -6,8 +6,6 @@ import argparse
 import dataclasses
 import json
 import logging
-import os
-import platform
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,14 +122,22 @@ ARGUMENT_CLASSES = (DataArguments, CNNModelArguments, CNNTrainingArguments)
 
 
 def register(train_subparsers) -> None:
-    """Add `cnn` to the `gbhub train` subparsers (an `HfArgumentParser` built from the dataclasses)."""
+    """Add `cnn` to the `gbhub train` subparsers; its flags come from the dataclasses on first use."""
     parser = train_subparsers.add_parser(
         "cnn",
         help="train the Genomic Benchmarks baseline CNN (Accelerate)",
         description="Train the Genomic Benchmarks baseline CNN on one benchmark config; writes the model, "
         "metrics, test predictions, plots and a model card to --out.",
-        dataclass_types=list(ARGUMENT_CLASSES),
+        populate=add_arguments,
     )
+    parser.set_defaults(func=main)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Typed, documented flags from `ARGUMENT_CLASSES` through transformers' `HfArgumentParser`."""
+    from transformers import HfArgumentParser
+
+    parser._add_container_actions(HfArgumentParser(list(ARGUMENT_CLASSES), add_help=False))  # as `parents=`
     # Defaults stay out of the namespace, so `--args-json` can fill what the command line did not give
     # (command line > JSON > dataclass default); the help still shows them.
     fields = {f.name for cls in ARGUMENT_CLASSES for f in dataclasses.fields(cls)}
@@ -144,7 +150,6 @@ def register(train_subparsers) -> None:
                 action.required = False  # may come from --args-json; checked in arguments_from_namespace
                 action.help = f"{action.help} (required, here or in --args-json)"
     parser.formatter_class = argparse.HelpFormatter
-    parser.set_defaults(func=main)
 
 
 def arguments_from_namespace(args) -> tuple[DataArguments, CNNModelArguments, CNNTrainingArguments]:
@@ -245,6 +250,7 @@ def run(data_args: DataArguments, model_args: CNNModelArguments, train_args: CNN
     """
     from training import data as tdata
     from training.loop import make_accelerator
+    from training.outputs import card_dataset_id
 
     import torch
 
@@ -275,7 +281,7 @@ def run(data_args: DataArguments, model_args: CNNModelArguments, train_args: CNN
     n_cropped = {s: _n_cropped(dsd[s], length) for s in tdata.SPLITS}
     context = {
         "dataset": data_args.dataset,
-        "card_dataset_id": data_args.card_dataset_id or _card_dataset_id(data_args.dataset),
+        "card_dataset_id": data_args.card_dataset_id or card_dataset_id(data_args.dataset),
         "config": data_args.config,
         "label_names": names,
         "input_length": length,
@@ -319,11 +325,6 @@ def _n_cropped(ds, length: int) -> int:
     return int(pc.sum(pc.greater(pc.utf8_length(arrow_table(ds).column("sequence")), length)).as_py() or 0)
 
 
-def _card_dataset_id(dataset: str) -> str:
-    """The dataset id for the card: the Hub id, or the local folder's name (set --card-dataset-id to fix it)."""
-    return Path(dataset).name if Path(dataset).exists() else dataset
-
-
 def _model_config(length: int, names: list[str], model_args: CNNModelArguments):
     from training.cnn import CNNConfig
 
@@ -344,7 +345,8 @@ def _train_one(seed, run_dir: Path, encoded, context, model_args, train_args, ac
     from accelerate.utils import set_seed
 
     from training.cnn import CNNForSequenceClassification
-    from training.loop import evaluate_split, eval_loader, fit, json_safe
+    from training.loop import evaluate_split, eval_loader, fit
+    from training.outputs import json_safe, write_json, write_predictions
 
     cfg = loop_config(train_args, seed)
     accelerator.free_memory()  # forget the previous seed's prepared model/optimizer (save_state saves all)
@@ -388,31 +390,14 @@ def _train_one(seed, run_dir: Path, encoded, context, model_args, train_args, ac
     record = json_safe(record)
     if accelerator.is_main_process:
         unwrapped.save_pretrained(run_dir, save_function=accelerator.save)
-        (run_dir / "metrics.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-        _write_predictions(run_dir / "predictions_test.csv", encoded["test"], probs["test"], context["label_names"])
+        write_json(run_dir / "metrics.json", record)
+        test = encoded["test"]
+        write_predictions(run_dir / "predictions_test.csv", test.row_ids, test.labels, probs["test"], context["label_names"])
         _write_plots(run_dir, record, encoded["test"].labels, probs["test"].argmax(axis=1))
         _write_card(run_dir, record, context, seeds=[seed], summary=None)
     accelerator.wait_for_everyone()
     accelerator.free_memory()
     return record
-
-
-def _write_predictions(path: Path, split, probs, names) -> None:
-    import pandas as pd
-
-    pred = probs.argmax(axis=1)
-    frame = pd.DataFrame(
-        {
-            "id": split.row_ids,
-            "label": split.labels,
-            "label_name": [names[i] for i in split.labels],
-            "prediction": pred,
-            "prediction_name": [names[i] for i in pred],
-        }
-    )
-    for i, name in enumerate(names):
-        frame[f"prob_{name}"] = probs[:, i]
-    frame.to_csv(path, index=False, float_format="%.6f")
 
 
 def _write_plots(run_dir: Path, record: dict, labels, preds) -> None:
@@ -428,39 +413,20 @@ def hardware(accelerator) -> dict:
     """Where the run ran: device, processes, precision, CPU/GPU model, torch threads and version."""
     import torch
 
+    from training.outputs import hardware as hardware_info
+
     device = accelerator.device
-    info = {
-        "device": str(device.type),
-        "processes": accelerator.num_processes,
-        "mixed_precision": str(accelerator.mixed_precision),
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-    }
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-    info["cpu"] = _cpu_model()
-    info["cpu_cores"] = os.cpu_count()
-    return info
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
+    return hardware_info(str(device.type), accelerator.num_processes, str(accelerator.mixed_precision), gpu)
 
 
 def _aggregate(out: Path, per_seed: list[dict], context: dict, train_args, accelerator) -> dict:
     """Several seeds: the root gets the best-on-validation seed's model and the mean ± std of every metric."""
-    from training.loop import GREATER_IS_BETTER, json_safe
     from training.metrics_util import summarize_runs
+    from training.outputs import atomic_path, json_safe, write_json
 
     key = per_seed[0]["metric_for_best"]
-    sign = 1 if GREATER_IS_BETTER[key] else -1
-    best = max(per_seed, key=lambda r: sign * (r["metrics"]["validation"][key] or float("-inf") * sign))
+    best = select_seed(per_seed, key)
     summary = summarize_runs([r["metrics"] for r in per_seed])
     record = {
         **{k: v for k, v in best.items() if k not in ("history",)},
@@ -476,31 +442,31 @@ def _aggregate(out: Path, per_seed: list[dict], context: dict, train_args, accel
         src = out / f"seed-{best['seed']}"
         for name in ("config.json", "model.safetensors", "predictions_test.csv", "training_curve.png",
                      "confusion_matrix.png"):
-            shutil.copy2(src / name, out / name)
-        (out / "metrics.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+            with atomic_path(out / name) as tmp:
+                shutil.copy2(src / name, tmp)
+        write_json(out / "metrics.json", record)
         _write_card(out, record, context, seeds=record["seeds"], summary=summary)
     accelerator.wait_for_everyone()
     return record
 
 
-def _write_card(run_dir: Path, record: dict, context: dict, *, seeds, summary) -> None:
-    from hub_cards.model_card import ModelCardInfo, PaperComparison, write_model_card
-    from training import paper_results
+def select_seed(per_seed: list[dict], key: str) -> dict:
+    """The seed record with the best validation `key` (the first one on ties; undefined values lose)."""
+    from training.outputs import better
 
-    row = paper_results.paper_row(context["config"])
-    paper = None
-    if row is not None:
-        paper = PaperComparison(
-            columns={
-                "PyTorch CNN accuracy": row.pytorch_accuracy,
-                "PyTorch CNN F1": row.pytorch_f1,
-                "TensorFlow CNN accuracy": row.tensorflow_accuracy,
-                "TensorFlow CNN F1": row.tensorflow_f1,
-            },
-            ours={"PyTorch CNN accuracy": "accuracy", "PyTorch CNN F1": "f1"},
-            citation=paper_results.CITATION,
-            note=paper_results.SOURCE_NOTE + " Ours: test split, percent, same metric definitions.",
-        )
+    best = per_seed[0]
+    for record in per_seed[1:]:
+        if better(record["metrics"]["validation"].get(key), best["metrics"]["validation"].get(key), key):
+            best = record
+    return best
+
+
+def _write_card(run_dir: Path, record: dict, context: dict, *, seeds, summary) -> None:
+    from hub_cards.model_card import ModelCardInfo, write_model_card
+    from training import paper_results
+    from training.outputs import paper_comparison
+
+    paper = paper_comparison(context["config"], "Ours: test split, percent, same metric definitions.")
     hp = record["hyperparameters"]
     th = record["throughput"]
     hyper = {

@@ -10,11 +10,39 @@ def _train_extra_missing() -> list[str]:
     return [m for m in ("torch", "transformers", "accelerate", "evaluate", "sklearn") if importlib.util.find_spec(m) is None]
 
 
+class DeferredParser(argparse.ArgumentParser):
+    """A subcommand parser whose arguments are added on first use (`populate(parser)`).
+
+    `gbhub list` and `gbhub --help` build every parser; deferring the `train` leaves keeps transformers
+    (the `HfArgumentParser` of `train cnn`) out of them. Parsing or printing help populates the parser.
+    """
+
+    def __init__(self, *args, populate=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._populate = populate
+
+    def _ensure_populated(self) -> None:
+        populate, self._populate = self._populate, None
+        if populate is not None:
+            populate(self)
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._ensure_populated()
+        return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        self._ensure_populated()
+        return super().format_help()
+
+    def format_usage(self) -> str:
+        self._ensure_populated()
+        return super().format_usage()
+
+
 def register(subparsers) -> None:
     """Add `train` (with `cnn` and `dnabert` under it) and `demo` to the `gbhub` subparsers.
 
-    The `train` leaves are `transformers.HfArgumentParser`s: pass `dataclass_types=[...]` to
-    `train_subparsers.add_parser` to get typed, documented flags from dataclasses.
+    The `train` leaves are `DeferredParser`s: `add_parser(..., populate=fn)` adds their flags on first use.
     """
     train = subparsers.add_parser("train", help="train a baseline model on a benchmark config")
     missing = _train_extra_missing()
@@ -24,11 +52,7 @@ def register(subparsers) -> None:
         demo.add_argument("--out", default="gbhub-demo")
         demo.set_defaults(func=lambda args: _missing_extra(missing))
         return
-    from transformers import HfArgumentParser
-
-    train_subparsers = train.add_subparsers(
-        dest="model", metavar="MODEL", required=True, parser_class=HfArgumentParser
-    )
+    train_subparsers = train.add_subparsers(dest="model", metavar="MODEL", required=True, parser_class=DeferredParser)
     from training import cnn_cli, dnabert_cli
 
     cnn_cli.register(train_subparsers)

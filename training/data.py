@@ -69,6 +69,14 @@ def load_splits(
     """
     import datasets
 
+    local = Path(dataset).expanduser()
+    if local.is_dir():  # absolute: `load_dataset(".")` cannot name the dataset, and paths must not depend on cwd
+        dataset = str(local.resolve())
+    elif dataset.startswith((".", "/", "~")) or dataset.count("/") > 1:  # a path, not an ORG/NAME Hub id
+        raise DatasetInputError(
+            f"dataset folder {dataset} not found: expected a local Hub-layout folder (build one with "
+            f"`gbhub build {config} --out DIR`) or a Hub id ORG/NAME"
+        )
     names = _config_names(dataset)
     if names is not None and config not in names:
         raise DatasetInputError(
@@ -79,6 +87,11 @@ def load_splits(
         dsd = datasets.load_dataset(
             dataset, config, data_files=local_data_files(dataset, config), cache_dir=cache_dir
         )
+    except (ConnectionError, FileNotFoundError) as err:  # offline Hub id, missing cache, DatasetNotFoundError
+        raise DatasetInputError(
+            f"cannot load {dataset} [{config}]: {str(err).splitlines()[0] if str(err) else type(err).__name__}; "
+            "a Hub id needs the network (or a datasets cache holding it), else pass a local Hub-layout folder"
+        ) from err
     except ValueError as err:
         empty = re.search(r'Instruction "(\w+)" corresponds to no data', str(err))
         if empty:  # datasets refuses a split whose files hold no rows

@@ -6,9 +6,7 @@ import json
 import logging
 import math
 import os
-import platform
 import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -18,6 +16,8 @@ import numpy as np
 
 from builders.errors import GBHubError
 from training.kmer import KmerTokenizer, build_dnabert_tokenizer
+from training.outputs import better, card_dataset_id, json_safe, paper_comparison, write_json, write_predictions
+from training.outputs import hardware as hardware_info
 from training.windows import LONG_SEQUENCE_STRATEGIES, WindowPlan, aggregate_logits, default_stride, encode_windows
 
 logger = logging.getLogger(__name__)
@@ -579,7 +579,8 @@ def fine_tune(args: DNABertArguments) -> dict:
         trainer, result = fine_tune_seed(args, seed, splits, tokenizer, names, work_dir)
         results.append(result)
         main_process = trainer.is_world_process_zero()
-        if best is None or _better(result, best, args.metric_for_best_model):
+        metric = args.metric_for_best_model
+        if best is None or better(result.metrics["validation"].get(metric), best.metrics["validation"].get(metric), metric):
             best = result
             n_params = int(sum(p.numel() for p in trainer.model.parameters()))
             if main_process:  # the selected model and its tokenizer, no pickled training_args.bin
@@ -587,7 +588,7 @@ def fine_tune(args: DNABertArguments) -> dict:
                 tokenizer.save_pretrained(out)
         if main_process and len(args.seeds) > 1:
             seed_dir = out / f"seed-{seed}"
-            _write_json(seed_dir / METRICS_FILE, seed_record(result))
+            write_json(seed_dir / METRICS_FILE, seed_record(result))
             _write_predictions(seed_dir / PREDICTIONS_FILE, splits["test"], result.test_probs, names)
         if main_process and not args.keep_checkpoints:
             shutil.rmtree(work_dir, ignore_errors=True)
@@ -630,7 +631,7 @@ def fine_tune(args: DNABertArguments) -> dict:
     record = json_safe(record)
     _write_predictions(out / PREDICTIONS_FILE, splits["test"], best.test_probs, names)
     plots = _write_plots(out, record, splits["test"], best.test_probs)
-    _write_json(out / METRICS_FILE, record)
+    write_json(out / METRICS_FILE, record)
     write_card(out, record, plots)
     logger.info("wrote %s", out)
     return record
@@ -664,11 +665,6 @@ def load_model_config(model: str):
         ) from err
 
 
-def card_dataset_id(dataset: str) -> str:
-    """The dataset id for the card: the Hub id, or the local folder's name (`--card-dataset-id` fixes it)."""
-    return Path(dataset).name if Path(dataset).exists() else dataset
-
-
 def long_sequence_info(args: DNABertArguments, dsd, splits: Mapping[str, EncodedSplit], k: int, stride: int) -> dict:
     """How sequences longer than one window were handled, per split (for metrics JSON and card)."""
     import pyarrow.compute as pc
@@ -691,15 +687,6 @@ def long_sequence_info(args: DNABertArguments, dsd, splits: Mapping[str, Encoded
         "stride_bp": stride if args.long_seq == "mean" else None,
         "splits": info,
     }
-
-
-def _better(a: SeedResult, b: SeedResult, metric: str) -> bool:
-    va, vb = a.metrics["validation"].get(metric), b.metrics["validation"].get(metric)
-    if va is None:
-        return False
-    if vb is None:
-        return True
-    return va < vb if metric == "loss" else va > vb
 
 
 def hyperparameters(args: DNABertArguments, k: int, stride: int) -> dict:
@@ -732,70 +719,18 @@ def hardware(args: DNABertArguments) -> dict:
 
     gpu = not args.cpu and torch.cuda.is_available()
     flags = precision_flags(args.precision, args.cpu)
-    info = {
-        "device": "cuda" if gpu else "cpu",
-        "processes": int(os.environ.get("WORLD_SIZE", 1)),
-        "mixed_precision": "bf16" if flags["bf16"] else "fp16" if flags["fp16"] else "no",
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-    }
-    if gpu:
-        info["gpu"] = torch.cuda.get_device_name(0)
-    info["cpu"] = _cpu_model()
-    info["cpu_cores"] = os.cpu_count()
-    return info
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def json_safe(obj: Any) -> Any:
-    """Strict-JSON values, recursively: NaN/inf -> None, numpy scalars -> Python, tuples -> lists."""
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, Mapping):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    return obj
-
-
-def _write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (a temporary file renamed into place)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(json_safe(data), handle, indent=2, allow_nan=False)
-        handle.write("\n")
-    os.replace(tmp, path)
+    return hardware_info(
+        "cuda" if gpu else "cpu",
+        int(os.environ.get("WORLD_SIZE", 1)),
+        "bf16" if flags["bf16"] else "fp16" if flags["fp16"] else "no",
+        torch.cuda.get_device_name(0) if gpu else None,
+    )
 
 
 def _write_predictions(path: Path, split: EncodedSplit, probs: np.ndarray, names: Sequence[str]) -> None:
     """CSV, one row per test sequence: id, label, prediction (ids and names), windows, class probabilities."""
-    import pandas as pd
-
-    pred = probs.argmax(axis=1)
-    frame = pd.DataFrame({
-        "id": split.row_ids,
-        "label": split.labels,
-        "label_name": [names[i] for i in split.labels],
-        "prediction": pred,
-        "prediction_name": [names[i] for i in pred],
-        "windows": split.plan.windows_per_sequence,
-    })
-    for i, name in enumerate(names):
-        frame[f"prob_{name}"] = probs[:, i]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False, float_format="%.6f")
+    write_predictions(path, split.row_ids, split.labels, probs, names,
+                      extra={"windows": split.plan.windows_per_sequence})
 
 
 def _write_plots(out: Path, record: Mapping[str, Any], test: EncodedSplit, probs: np.ndarray) -> dict[str, str]:
@@ -849,21 +784,15 @@ def write_card(out: Path, record: Mapping[str, Any], plots: Mapping[str, str]) -
     """Render the run's `README.md` model card through `hub_cards.model_card`."""
     from transformers import AutoConfig
 
-    from hub_cards.model_card import ModelCardInfo, PaperComparison, write_model_card
-    from training.paper_results import BIBTEX, CITATION, SOURCE_NOTE, paper_row
+    from hub_cards.model_card import ModelCardInfo, write_model_card
+    from training.paper_results import BIBTEX
 
     config = AutoConfig.from_pretrained(out)
-    row = paper_row(record["config"])
-    paper = None
-    if row is not None:
-        paper = PaperComparison(
-            columns={"PyTorch CNN accuracy": row.pytorch_accuracy, "PyTorch CNN F1": row.pytorch_f1,
-                     "TensorFlow CNN accuracy": row.tensorflow_accuracy, "TensorFlow CNN F1": row.tensorflow_f1},
-            ours={"PyTorch CNN accuracy": "accuracy", "PyTorch CNN F1": "f1"},
-            citation=CITATION,
-            note=SOURCE_NOTE + " The paper reports no DNABERT numbers: its CNN baseline is shown for reference; "
-            "ours is this DNABERT model on the test split, percent.",
-        )
+    paper = paper_comparison(
+        record["config"],
+        "The paper reports no DNABERT numbers: its CNN baseline is shown for reference; ours is this DNABERT "
+        "model on the test split, percent.",
+    )
     hp = record["hyperparameters"]
     th = record["throughput"]
     hyper = {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import shutil
 import time
@@ -14,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from builders.errors import GBHubError
 from training import encoding
 from training.data import EncodedSplit, make_dataloader
 from training.metrics_util import compute_metrics
+from training.outputs import GREATER_IS_BETTER, better
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,10 @@ logger = logging.getLogger(__name__)
 LAST = "checkpoint-last"  # full resumable state: weights, optimizer, RNG states, trainer_state.json
 BEST = "checkpoint-best"  # save_pretrained of the best epoch so far
 STATE_FILE = "trainer_state.json"
-GREATER_IS_BETTER = {"loss": False, "accuracy": True, "f1": True, "mcc": True, "auroc": True, "auprc": True}
+
+
+class LoopConfigError(GBHubError, ValueError):
+    """A hyperparameter of the loop that cannot train (reported as one line by `gbhub`)."""
 
 
 @dataclass
@@ -63,12 +67,19 @@ class LoopConfig:
 
     def __post_init__(self):
         if self.metric_for_best not in GREATER_IS_BETTER:
-            raise ValueError(
+            raise LoopConfigError(
                 f"metric_for_best {self.metric_for_best!r}: expected one of {', '.join(GREATER_IS_BETTER)}"
             )
         for name in ("epochs", "batch_size", "eval_batch_size", "gradient_accumulation_steps"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise LoopConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        for name in ("max_steps", "early_stopping_patience"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise LoopConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise LoopConfigError(f"--lr must be positive, got {self.lr}")
+        if self.weight_decay < 0:
+            raise LoopConfigError(f"--weight-decay must be at least 0, got {self.weight_decay}")
 
 
 @dataclass
@@ -254,7 +265,6 @@ def fit(model, train: EncodedSplit, validation: EncodedSplit, cfg: LoopConfig, a
             shutil.rmtree(ckpt_dir / BEST, ignore_errors=True)
         accelerator.wait_for_everyone()
 
-    greater = GREATER_IS_BETTER[cfg.metric_for_best]
     for epoch in range(start_epoch, cfg.epochs + 1):
         # accelerate's loader re-sets its sampler's epoch from its own counter on every pass: set both
         train_dl.set_epoch(epoch) if hasattr(train_dl, "set_epoch") else sampler.set_epoch(epoch)
@@ -301,9 +311,7 @@ def fit(model, train: EncodedSplit, validation: EncodedSplit, cfg: LoopConfig, a
             {"epoch": epoch, "step": result.global_step, "train_loss": train_loss, "validation": val_metrics, "seconds": seconds}
         )
         value = val_metrics[cfg.metric_for_best]
-        improved = value is not None and (
-            result.best_value is None or (value > result.best_value if greater else value < result.best_value)
-        )
+        improved = better(value, result.best_value, cfg.metric_for_best)
         if improved:
             result.best_epoch, result.best_value = epoch, value
             patience_left = cfg.early_stopping_patience
@@ -369,14 +377,3 @@ def _load_weights(model, path: Path) -> None:
 
     state = load_file(str(path / "model.safetensors"), device=str(next(model.parameters()).device))
     model.load_state_dict(state)
-
-
-def json_safe(obj):
-    """Replace NaN/inf floats by None, recursively, so the metrics file is strict JSON."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    return obj

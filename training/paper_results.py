@@ -4,22 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from builders.registry import GENOMIC_BENCHMARKS_CITATION
+
 CITATION = (
     "Grešová K, Martinek V, Čechák D, Šimeček P, Alexiou P. Genomic benchmarks: a collection of datasets "
     "for genomic sequence classification. BMC Genomic Data 24, 25 (2023). "
     "https://doi.org/10.1186/s12863-023-01123-8"
 )
-BIBTEX = """@article{gresova2023genomic,
-  title   = {Genomic benchmarks: a collection of datasets for genomic sequence classification},
-  author  = {Gre{\\v{s}}ov{\\'a}, Katar{\\'\\i}na and Martinek, Vlastimil and {\\v{C}}ech{\\'a}k, David and
-             {\\v{S}}ime{\\v{c}}ek, Petr and Alexiou, Panagiotis},
-  journal = {BMC Genomic Data},
-  volume  = {24},
-  number  = {1},
-  pages   = {25},
-  year    = {2023},
-  doi     = {10.1186/s12863-023-01123-8}
-}"""
+BIBTEX = GENOMIC_BENCHMARKS_CITATION  # declared once, with the benchmarks
 SOURCE_NOTE = (
     "Table 2 (\"Performance of baseline models on benchmark datasets\"), test split, percent; numbers as "
     "printed in the preprint version of the paper (the published text held by this project carries the "

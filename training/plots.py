@@ -47,9 +47,7 @@ def training_curve(history: Sequence[Mapping], path: str | Path, *, metric: str 
         ax.grid(alpha=0.3)
     ax_loss.legend()
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, format="png", metadata=_PNG_METADATA)
-    return path
+    return _save(fig, path)
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, names: Sequence[str], path: str | Path, *, title: str = "Test") -> Path:
@@ -72,6 +70,14 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, names: Sequenc
     ConfusionMatrixDisplay(matrix, display_labels=list(names)).plot(ax=ax, cmap="Blues", colorbar=True, values_format="d")
     ax.set_title(title)
     fig.tight_layout()
+    return _save(fig, path)
+
+
+def _save(fig, path: str | Path) -> Path:
+    """Write the PNG atomically (a run folder never holds half a figure)."""
+    from training.outputs import atomic_path
+
     path = Path(path)
-    fig.savefig(path, format="png", metadata=_PNG_METADATA)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", metadata=_PNG_METADATA)
     return path

@@ -1,5 +1,6 @@
 """Demo: human or worm: demo_human_or_worm of the Genomic Benchmarks collection (upstream version 0)."""
 
+from builders.citations import ENSEMBL_2021
 from builders.registry import BenchmarkSpec
 
 SPEC = BenchmarkSpec(
@@ -14,14 +15,5 @@ SPEC = BenchmarkSpec(
         'for the Genomic Benchmarks collection. The worm table names contigs in Ensembl spelling '
         '(`I`…`V`, `X`, `MtDNA`). '
     ),
-    source_citation=r"""@article{howe2021ensembl,
-  title   = {Ensembl 2021},
-  author  = {Howe, Kevin L and Achuthan, Premanand and Allen, James and others},
-  journal = {Nucleic Acids Research},
-  volume  = {49},
-  number  = {D1},
-  pages   = {D884--D891},
-  year    = {2021},
-  doi     = {10.1093/nar/gkaa942}
-}""",
+    source_citation=ENSEMBL_2021,
 )

@@ -1,5 +1,6 @@
 """Dummy mouse enhancers (Ensembl): dummy_mouse_enhancers_ensembl of the Genomic Benchmarks collection (upstream version 0)."""
 
+from builders.citations import ENSEMBL_REGULATORY_BUILD
 from builders.registry import BenchmarkSpec
 
 SPEC = BenchmarkSpec(
@@ -13,14 +14,5 @@ SPEC = BenchmarkSpec(
         'Regulatory Build (GRCm38, Ensembl release 100); `negative`: random GRCm38 windows matching '
         "the positives' lengths and not overlapping them. "
     ),
-    source_citation=r"""@article{zerbino2015ensembl,
-  title   = {The Ensembl Regulatory Build},
-  author  = {Zerbino, Daniel R and Wilder, Steven P and Johnson, Nathan and Juettemann, Thomas and Flicek, Paul R},
-  journal = {Genome Biology},
-  volume  = {16},
-  number  = {1},
-  pages   = {56},
-  year    = {2015},
-  doi     = {10.1186/s13059-015-0621-5}
-}""",
+    source_citation=ENSEMBL_REGULATORY_BUILD,
 )

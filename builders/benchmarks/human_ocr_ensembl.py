@@ -1,5 +1,6 @@
 """Human open chromatin regions (Ensembl): human_ocr_ensembl of the Genomic Benchmarks collection (upstream version 0)."""
 
+from builders.citations import ENSEMBL_REGULATORY_BUILD
 from builders.registry import BenchmarkSpec
 
 SPEC = BenchmarkSpec(
@@ -14,14 +15,5 @@ SPEC = BenchmarkSpec(
         "GRCh38 windows matching the positives' lengths and not overlapping them. The positive "
         'table leaves the strand empty (read as `+`). '
     ),
-    source_citation=r"""@article{zerbino2015ensembl,
-  title   = {The Ensembl Regulatory Build},
-  author  = {Zerbino, Daniel R and Wilder, Steven P and Johnson, Nathan and Juettemann, Thomas and Flicek, Paul R},
-  journal = {Genome Biology},
-  volume  = {16},
-  number  = {1},
-  pages   = {56},
-  year    = {2015},
-  doi     = {10.1186/s13059-015-0621-5}
-}""",
+    source_citation=ENSEMBL_REGULATORY_BUILD,
 )

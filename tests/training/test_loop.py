@@ -220,6 +220,45 @@ def test_too_long_sequences_are_cropped_with_warning_or_refused(tmp_path, capsys
     assert "need at least 57 bp" in capsys.readouterr().err
 
 
+def test_dataset_dot_relative_and_missing_folders(tmp_path, monkeypatch, capsys):
+    """`--dataset .` trains (and names the folder in the card); a missing folder is one line, not a traceback."""
+    from huggingface_hub import ModelCard
+
+    write_hub_folder(tmp_path / "toydata", "toy", {s: _toy(64, 80, i) for i, s in enumerate(SPLITS)}, ["a", "b"])
+    monkeypatch.chdir(tmp_path / "toydata")
+    assert main(["train", "cnn", "--dataset", ".", "--config", "toy", "--out", "../run", *FAST, "--epochs", "1"]) == 0
+    card = ModelCard.load(str(tmp_path / "run" / "README.md"))
+    assert card.data.datasets == ["toydata"]
+    assert card.data.eval_results[0].dataset_type == "toydata"
+    monkeypatch.chdir(tmp_path)
+    for missing in ("./nope", "nope/sub/dir"):
+        assert main(["train", "cnn", "--dataset", missing, "--config", "toy", "--out", "run2", *FAST]) == 2
+        assert f"dataset folder {missing} not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [("--epochs", "0", "--epochs must be at least 1, got 0"), ("--lr", "-1", "--lr must be positive, got -1.0"),
+     ("--max-steps", "0", "--max-steps must be at least 1, got 0")],
+)
+def test_bad_hyperparameters_are_one_line_errors(tmp_path, capsys, flag, value, message):
+    write_hub_folder(tmp_path / "data", "toy", {s: _toy(64, 80, i) for i, s in enumerate(SPLITS)}, ["a", "b"])
+    assert main(["train", "cnn", "--dataset", str(tmp_path / "data"), "--config", "toy", "--out",
+                 str(tmp_path / "run"), *FAST, flag, value]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_seed_selection_counts_zero_as_a_value():
+    from training.cnn_cli import select_seed
+
+    runs = [{"seed": s, "metrics": {"validation": {"mcc": m, "loss": loss}}}
+            for s, m, loss in ((1, -0.2, 0.1), (2, 0.0, 0.0), (3, None, None))]
+    assert select_seed(runs, "mcc")["seed"] == 2
+    assert select_seed(runs, "loss")["seed"] == 2
+    assert select_seed(runs[::-1], "mcc")["seed"] == 2
+
+
 # --- real DNA ---------------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,152 @@
+"""Run-folder outputs shared by the CNN and DNABERT runs: atomic writes, strict JSON, predictions, hardware, selection."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import platform
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+
+#: Validation metrics where larger is better (`loss` is minimised).
+GREATER_IS_BETTER = {"loss": False, "accuracy": True, "f1": True, "mcc": True, "auroc": True, "auprc": True}
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path next to `path`; on success rename it onto `path`, on error remove it.
+
+    A reader (or an interrupted run) sees the old file or the new one, never half of one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def json_safe(obj: Any) -> Any:
+    """Strict-JSON values, recursively: NaN/inf -> None, numpy scalars -> Python, tuples -> lists."""
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, Mapping):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    """Write strict JSON atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+
+
+def write_predictions(
+    path: str | Path,
+    row_ids: Sequence[str],
+    labels: np.ndarray,
+    probs: np.ndarray,
+    names: Sequence[str],
+    extra: Mapping[str, Sequence] | None = None,
+) -> None:
+    """CSV, one row per sequence: id, label, prediction (ids and names), `extra` columns, class probabilities."""
+    import pandas as pd
+
+    pred = probs.argmax(axis=1)
+    frame = pd.DataFrame({
+        "id": list(row_ids),
+        "label": labels,
+        "label_name": [names[i] for i in labels],
+        "prediction": pred,
+        "prediction_name": [names[i] for i in pred],
+        **dict(extra or {}),
+    })
+    for i, name in enumerate(names):
+        frame[f"prob_{name}"] = probs[:, i]
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.6f")
+
+
+def hardware(device: str, processes: int, mixed_precision: str, gpu: str | None = None) -> dict:
+    """Where a run ran: device, processes, precision, GPU/CPU model, torch threads and version."""
+    import torch
+
+    info = {
+        "device": device,
+        "processes": int(processes),
+        "mixed_precision": mixed_precision,
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+    }
+    if gpu:
+        info["gpu"] = gpu
+    info["cpu"] = cpu_model()
+    info["cpu_cores"] = os.cpu_count()
+    return info
+
+
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def card_dataset_id(dataset: str) -> str:
+    """The dataset id for a model card: the Hub id, or the local folder's name (`--card-dataset-id` fixes it).
+
+    The folder is resolved first, so `.` or `data/` name the folder, never an empty string.
+    """
+    path = Path(dataset).expanduser()
+    return path.resolve().name if path.exists() else dataset
+
+
+def better(value: float | None, than: float | None, metric: str) -> bool:
+    """Whether validation `value` beats `than` on `metric`; None (undefined) never beats a number.
+
+    Zero is a value like any other (an MCC of 0.0 beats -0.2; a loss of 0.0 beats 0.1).
+    """
+    if value is None:
+        return False
+    if than is None:
+        return True
+    return value > than if GREATER_IS_BETTER[metric] else value < than
+
+
+def paper_comparison(config: str, note: str):
+    """The `PaperComparison` of `config`'s row of the paper's Table 2, or None when the paper has none."""
+    from hub_cards.model_card import PaperComparison
+    from training import paper_results
+
+    row = paper_results.paper_row(config)
+    if row is None:
+        return None
+    return PaperComparison(
+        columns={
+            "PyTorch CNN accuracy": row.pytorch_accuracy,
+            "PyTorch CNN F1": row.pytorch_f1,
+            "TensorFlow CNN accuracy": row.tensorflow_accuracy,
+            "TensorFlow CNN F1": row.tensorflow_f1,
+        },
+        ours={"PyTorch CNN accuracy": "accuracy", "PyTorch CNN F1": "f1"},
+        citation=paper_results.CITATION,
+        note=paper_results.SOURCE_NOTE + " " + note,
+    )
