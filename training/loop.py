@@ -311,6 +311,11 @@ def fit(model, train: EncodedSplit, validation: EncodedSplit, cfg: LoopConfig, a
             {"epoch": epoch, "step": result.global_step, "train_loss": train_loss, "validation": val_metrics, "seconds": seconds}
         )
         value = val_metrics[cfg.metric_for_best]
+        if value is None:  # e.g. AUROC on a validation split holding one class
+            raise LoopConfigError(
+                f"validation {cfg.metric_for_best} is undefined in epoch {epoch} (does the validation split "
+                "hold a single class?): select on another metric, e.g. --metric-for-best loss"
+            )
         improved = better(value, result.best_value, cfg.metric_for_best)
         if improved:
             result.best_epoch, result.best_value = epoch, value

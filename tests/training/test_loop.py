@@ -281,3 +281,13 @@ def test_cnn_learns_real_promoters(upstream, tmp_path):
     assert record["metrics"]["test"]["accuracy"] >= 0.75, record["metrics"]["test"]
     text = (run / "README.md").read_text()
     assert "| published | 84.6 | 83.7 | 86.5 | 84.4 |" in text  # Table 2 row of the paper
+
+
+def test_undefined_selection_metric_is_refused_not_silently_ignored(tmp_path, capsys):
+    splits = {s: _toy(64, 80, i) for i, s in enumerate(SPLITS)}
+    splits["validation"]["label"] = [0] * len(splits["validation"]["label"])  # one class: AUROC undefined
+    write_hub_folder(tmp_path / "data", "toy", splits, ["a", "b"])
+    assert main(["train", "cnn", "--dataset", str(tmp_path / "data"), "--config", "toy", "--out",
+                 str(tmp_path / "run"), *FAST, "--metric-for-best", "auroc"]) == 2
+    err = capsys.readouterr().err
+    assert "validation auroc is undefined in epoch 1" in err and "Traceback" not in err
