@@ -69,13 +69,15 @@ def _iter_records(stream: BinaryIO, source: Path) -> Iterator[tuple[str, bytes |
                 yield name, None
                 pos = newline + 1
                 continue
-            if name is None:
-                raise GenomeReferenceError(
-                    f"{source} is not a FASTA file: it does not start with a '>' header line"
-                )
             nxt = data.find(b"\n>", pos)
             end = len(data) if nxt < 0 else nxt + 1
-            yield name, data[pos:end]
+            if name is None:
+                if data[pos:end].strip():
+                    raise GenomeReferenceError(
+                        f"{source} is not a FASTA file: it does not start with a '>' header line"
+                    )
+            else:
+                yield name, data[pos:end]
             at_line_start = data[end - 1 : end] == b"\n"
             pos = end
     if pending:
@@ -316,7 +318,7 @@ class Genome:
 # Views point straight into the memory-mapped window; one C++ cast to `string` copies them out.
 _WINDOW = 1 << 28  # bytes of genome mapped at once (plus the last interval's tail)
 _MAX_ROWS = 1 << 18  # intervals per window, so output offsets stay within int32
-_COMPLEMENT_LUT = np.frombuffer(_COMPLEMENT, dtype=np.uint8)
+COMPLEMENT_LUT = np.frombuffer(_COMPLEMENT, dtype=np.uint8)  # byte -> IUPAC complement
 
 
 def _windows(sorted_starts: np.ndarray) -> Iterator[tuple[int, int]]:
@@ -378,7 +380,7 @@ def _extract(window: mmap.mmap, pos: np.ndarray, lengths: np.ndarray,
         bounds = np.frombuffer(forward.buffers()[1], dtype=np.int32)[: len(forward) + 1]
         data = np.frombuffer(forward.buffers()[2], dtype=np.uint8)[bounds[0] : bounds[-1]]
         # Reversing the whole buffer reverses every sequence (and their order); complement by table.
-        reverse_complement = _COMPLEMENT_LUT[data[::-1]]
+        reverse_complement = COMPLEMENT_LUT[data[::-1]]
         at = (bounds[-1] - bounds[1:]).astype(np.int64)  # where row j now starts
         views[minus] = _views(reverse_complement, at, lengths[minus], 1)
         buffers.append(pa.py_buffer(reverse_complement))

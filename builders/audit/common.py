@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from builders.assemblies import canonical_contig
+from builders.genome import COMPLEMENT_LUT
 from builders.errors import GBHubError
 from builders.plan import SPLITS
 from builders.references import REFERENCES
@@ -30,8 +31,7 @@ FRAME_COLUMNS = ["split", "label", "id", "region", "start", "end", "strand"]
 BASE_CODES = np.full(256, 4, dtype=np.uint8)
 for _i, _b in enumerate(b"ACGT"):
     BASE_CODES[_b] = BASE_CODES[_b + 32] = _i
-_COMPLEMENT = np.arange(256, dtype=np.uint8)
-_COMPLEMENT[np.frombuffer(b"ACGTNRYKMSWBDHV", dtype=np.uint8)] = np.frombuffer(b"TGCANYRMKSWVHDB", dtype=np.uint8)
+_COMPLEMENT = COMPLEMENT_LUT  # the engine's table: the audit complements exactly as extraction does
 
 
 class AuditError(GBHubError, ValueError):

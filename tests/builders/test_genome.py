@@ -41,6 +41,12 @@ def test_extracts_literal_sequences(tiny_fasta, tmp_path):
     assert fetch_one(genome, "chrM", 0, 7, "-") == "TGTAATC"
 
 
+def test_blank_lines_before_the_first_header_are_ignored(tmp_path):
+    fasta = tmp_path / "blank.fa"
+    fasta.write_text("\n\n>chr1\nACGT\n")
+    assert fetch_one(Genome(prepare(fasta, tmp_path / "prep", progress=False)), "1", 0, 4) == "ACGT"
+
+
 def test_gzip_and_bgzip_give_the_same_sequences(tiny_fasta, tiny_fasta_gz, tmp_path):
     text = tiny_fasta.read_bytes()
     bgzip = tmp_path / "tiny.bgz.fa.gz"  # bgzip is a series of gzip members
