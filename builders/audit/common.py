@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from builders.assemblies import canonical_contig
-from builders.genome import COMPLEMENT_LUT
 from builders.errors import GBHubError
+from builders.genome import COMPLEMENT_LUT
 from builders.plan import SPLITS
 from builders.references import REFERENCES
 
