@@ -95,12 +95,16 @@ def published_counts(upstream: dict[str, dict[str, int]]) -> dict[str, dict[str,
     }
 
 
+def _print_json(rows: list[dict]) -> int:
+    json.dump(rows, sys.stdout, indent=2)
+    print()
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     rows = benchmark_rows()
     if args.json:
-        json.dump(rows, sys.stdout, indent=2)
-        print()
-        return 0
+        return _print_json(rows)
     print(f"{'benchmark':34} {'classes':30} {'train':>8} {'valid':>7} {'test':>7}  references")
     for row in rows:
         train, valid, test = (sum(row["splits"][s].values()) for s in ("train", "validation", "test"))
@@ -128,9 +132,7 @@ def reference_rows(cache_dir=None) -> list[dict]:
 def cmd_references(args: argparse.Namespace) -> int:
     rows = reference_rows(args.cache_dir)
     if args.json:
-        json.dump(rows, sys.stdout, indent=2)
-        print()
-        return 0
+        return _print_json(rows)
     print(f"{'key':24} {'kind':13} {'size':>9}  {'cached':8} url")
     for row in rows:
         size = f"{row['size_bp'] / 1e6:,.0f} Mbp" if row["size_bp"] else "-"

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from builders.download import cache_root, download
-from builders.errors import ChecksumError, CoordinateTableError, GBHubError
+from builders.errors import ChecksumError, CoordinateTableError
 
 COLUMNS = ["id", "region", "start", "end", "strand"]
 UPSTREAM_REPOSITORY = "https://github.com/ML-Bioinfo-CEITEC/genomic_benchmarks"
@@ -149,5 +149,3 @@ def _check(bad: pd.Series, frame: pd.DataFrame, name: str, describe) -> None:
         row = frame[bad.to_numpy()].iloc[0]
         raise CoordinateTableError(f"row {row.row} of {name}: {describe(row)}; fix the table")
 
-
-__all__ = ["COLUMNS", "GBHubError", "fetch_table", "pinned_checksums", "read_table"]
