@@ -13,15 +13,22 @@ from pathlib import Path
 import datasets
 import pandas as pd
 
-import builders
-from builders.builder import GenomicBenchmark
-from builders.coordinates import UPSTREAM_COMMIT, UPSTREAM_REPOSITORY, fetch_table, read_table
-from builders.download import cache_root
-from builders.errors import EmptySplitError
-from builders.hub_layout import write_config
-from builders.plan import DEFAULT_SEED, SPLITS, VALIDATION_FRACTION, upstream_plan, write_plan
-from builders.references import REFERENCES, ResolvedReference, resolve_reference
-from builders.registry import BenchmarkSpec, get_benchmark
+from gbhub import __version__
+from gbhub.builders.builder import GenomicBenchmark
+from gbhub.builders.coordinates import UPSTREAM_COMMIT, UPSTREAM_REPOSITORY, fetch_table, read_table
+from gbhub.builders.download import cache_root
+from gbhub.builders.errors import EmptySplitError
+from gbhub.builders.hub_layout import (
+    DEFAULT_SEED,
+    SPLITS,
+    VALIDATION_FRACTION,
+    audit_path,
+    provenance_path,
+    write_config,
+)
+from gbhub.builders.plan import upstream_plan, write_plan
+from gbhub.builders.references import REFERENCES, ResolvedReference, resolve_reference
+from gbhub.builders.registry import BenchmarkSpec, get_benchmark
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +43,6 @@ def build_benchmark(
     seed: int = DEFAULT_SEED,
     num_proc: int | None = None,
     progress: bool = True,
-    write_card: bool = True,
 ) -> Path:
     """Build benchmark `name` into the Hub-layout folder `out_dir` and return the config folder.
 
@@ -50,7 +56,9 @@ def build_benchmark(
         seed: seed of the stratified validation split (recorded in the provenance).
         num_proc: worker processes for sequence extraction.
         progress: show progress bars.
-        write_card: re-render `out_dir/README.md` afterwards.
+
+    The dataset card is not rendered here (builders sit below hub_cards): the command layer renders it
+    once after all builds (`gbhub.hub_cards.dataset_card.write_dataset_card`).
     """
     inputs = prepare_inputs(name, coordinates_dir=coordinates_dir, references=references,
                             cache_dir=cache_dir, progress=progress)
@@ -58,26 +66,55 @@ def build_benchmark(
     plan = upstream_plan(inputs.tables, inputs.table_names, inputs.genomes, seed=seed,
                          fraction=VALIDATION_FRACTION)
     provenance = _provenance(spec, inputs.digests, inputs.resolved, seed, plan)
-    with _progress_bars(progress):
-        dataset = materialize(plan, spec.name, spec.classes, cache_dir=cache_dir, num_proc=num_proc)
-        target = write_config(out_dir, spec.name, dataset, provenance)
+    target = write_plan_config(out_dir, spec.name, plan, spec.classes, provenance, cache_dir=cache_dir,
+                               num_proc=num_proc, progress=progress)
     _drop_stale_audit(Path(out_dir), spec.name)
-    if write_card:
-        from hub_cards.dataset_card import write_dataset_card
-
-        write_dataset_card(out_dir)
     logger.info("built %s into %s", spec.name, target)
     return target
 
 
+def write_plan_config(
+    out_dir: str | os.PathLike,
+    config: str,
+    plan: pd.DataFrame,
+    class_names,
+    provenance: dict,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    num_proc: int | None = None,
+    progress: bool = True,
+) -> Path:
+    """Resolve a split plan into sequences and add (or replace) `config` in the Hub-layout folder.
+
+    The one path from a plan to a published config: `gbhub build`, the audit's variants and user-made
+    benchmarks all go through it.
+
+    Args:
+        out_dir: Hub-layout folder; other configs in it are kept.
+        config: the config name.
+        plan: rows of `gbhub.builders.plan.PLAN_COLUMNS`, each split's rows contiguous.
+        class_names: ClassLabel names, in label order.
+        provenance: the `provenance/<config>.json` record.
+        cache_dir: gbhub cache (temporary Arrow files live under it).
+        num_proc: worker processes for extraction.
+        progress: show progress bars.
+
+    Returns:
+        The config folder.
+    """
+    with _progress_bars(progress):
+        dataset = materialize(plan, config, class_names, cache_dir=cache_dir, num_proc=num_proc)
+        return write_config(out_dir, config, dataset, provenance)
+
+
 def _drop_stale_audit(out_dir: Path, config: str) -> None:
     """A rebuilt config invalidates its audit report; variants derived from it are flagged."""
-    report = out_dir / "audit" / f"{config}.json"
+    report = audit_path(out_dir, config)
     if report.exists():
         report.unlink()
         logger.warning("removed the audit report of %s (rebuilt): run `gbhub audit %s` again", config, config)
     for variant in sorted(out_dir.glob(f"{config}_*/")):
-        if (out_dir / "provenance" / f"{variant.name}.json").exists():
+        if provenance_path(out_dir, variant.name).exists():
             logger.warning("variant %s was derived from the previous %s: rebuild it with "
                            "`gbhub audit %s --variants`", variant.name, config, config)
 
@@ -212,7 +249,7 @@ def _provenance(spec: BenchmarkSpec, digests, resolved: dict[str, ResolvedRefere
             {"repository": UPSTREAM_REPOSITORY, "commit": UPSTREAM_COMMIT, "tables": digests}
             if spec.upstream else None
         ),
-        "package_version": builders.__version__,
+        "package_version": __version__,
         "validation": {"seed": seed, "fraction": VALIDATION_FRACTION, "stratified": True},
         "parent": None,
         "variant_note": None,

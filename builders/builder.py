@@ -9,23 +9,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from builders.genome import Genome
-from builders.plan import SPLITS
-
-
-def benchmark_features(class_names: list[str] | tuple[str, ...]) -> datasets.Features:
-    """The published schema (DESIGN.md): declared once, `label` a ClassLabel in upstream order."""
-    return datasets.Features(
-        {
-            "id": datasets.Value("string"),
-            "sequence": datasets.Value("string"),
-            "label": datasets.ClassLabel(names=list(class_names)),
-            "region": datasets.Value("string"),
-            "start": datasets.Value("int64"),
-            "end": datasets.Value("int64"),
-            "strand": datasets.Value("string"),
-        }
-    )
+from gbhub.builders.genome import Genome
+from gbhub.builders.hub_layout import SPLITS, benchmark_features
 
 
 @dataclass

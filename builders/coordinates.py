@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from builders.download import cache_root, download
-from builders.errors import ChecksumError, CoordinateTableError
+from gbhub.builders.download import cache_root, download
+from gbhub.builders.errors import ChecksumError, CoordinateTableError
 
 COLUMNS = ["id", "region", "start", "end", "strand"]
 UPSTREAM_REPOSITORY = "https://github.com/ML-Bioinfo-CEITEC/genomic_benchmarks"
@@ -25,7 +25,7 @@ UPSTREAM_RAW_URL = f"https://raw.githubusercontent.com/ML-Bioinfo-CEITEC/genomic
 
 def pinned_checksums() -> dict[str, str]:
     """sha256 of every upstream table at the pinned commit, keyed `<benchmark>/<split>/<class>.csv.gz`."""
-    text = resources.files("builders").joinpath("data/genomic_benchmarks_605d8539.sha256").read_text()
+    text = resources.files("gbhub.builders").joinpath("data/genomic_benchmarks_605d8539.sha256").read_text()
     return {path: digest for digest, path in (line.split() for line in text.splitlines() if line)}
 
 

@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from tqdm.auto import tqdm
 
-from builders.errors import ChecksumError, DownloadError
+from gbhub.builders.errors import ChecksumError, DownloadError
 
 logger = logging.getLogger(__name__)
 

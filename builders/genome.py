@@ -23,8 +23,8 @@ import pandas as pd
 import pyarrow as pa
 from tqdm.auto import tqdm
 
-from builders.assemblies import KNOWN_LENGTHS, canonical_contig
-from builders.errors import CoordinateTableError, GenomeReferenceError
+from gbhub.builders.assemblies import KNOWN_LENGTHS, canonical_contig
+from gbhub.builders.errors import CoordinateTableError, GenomeReferenceError
 
 FORMAT_VERSION = 1
 _BLOCK = 1 << 24

@@ -7,9 +7,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-SPLITS = ("train", "validation", "test")
-DEFAULT_SEED = 42  # of the stratified validation split
-VALIDATION_FRACTION = 0.1  # of each class of upstream train
 PLAN_COLUMNS = ["split", "label", "id", "region", "start", "end", "strand", "row", "table", "genome"]
 
 

@@ -7,10 +7,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from builders.assemblies import assembly_size
-from builders.download import cache_root, download, sha256_file
-from builders.errors import GenomeReferenceError, UnknownBenchmarkError
-from builders.genome import Genome, prepare
+from gbhub.builders.assemblies import assembly_size
+from gbhub.builders.download import cache_root, download, sha256_file
+from gbhub.builders.errors import GenomeReferenceError, UnknownBenchmarkError
+from gbhub.builders.genome import Genome, prepare
 
 ENSEMBL = "https://ftp.ensembl.org/pub"
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable
 
-from builders.citations import GENOMIC_BENCHMARKS as GENOMIC_BENCHMARKS_CITATION
-from builders.errors import UnknownBenchmarkError
+from gbhub.builders.citations import GENOMIC_BENCHMARKS as GENOMIC_BENCHMARKS_CITATION
+from gbhub.builders.errors import UnknownBenchmarkError
 
 HOMEPAGE = "https://github.com/ML-Bioinfo-CEITEC/genomic_benchmarks"
 
@@ -60,7 +60,7 @@ class BenchmarkSpec:
 @lru_cache(maxsize=1)
 def registry() -> dict[str, BenchmarkSpec]:
     """Every benchmark, by name, in name order (collected from `builders.benchmarks.*.SPEC`)."""
-    import builders.benchmarks as package
+    import gbhub.builders.benchmarks as package
 
     specs = []
     for module in pkgutil.iter_modules(package.__path__):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,13 +13,22 @@ from datasets import DatasetInfo, Features, SplitDict, SplitInfo
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from builders.errors import GBHubError
-from builders.hub_layout import configs_in
-from hub_cards import plots
-from hub_cards import stats as st
+from gbhub.builders.audit.report import render_known_issues
+from gbhub.builders.errors import GBHubError
+from gbhub.builders.hub_layout import (
+    SPLITS,
+    audit_path,
+    card_path,
+    configs_in,
+    image_path,
+    read_provenance,
+    split_files,
+    split_pattern,
+    write_text_atomic,
+)
+from gbhub.hub_cards import plots
+from gbhub.hub_cards import stats as st
 
-SPLITS = st.SPLITS
-REQUIRED_PROVENANCE_KEYS = ("config", "pretty_name", "description", "classes", "citations", "license")
 TAGS = ["biology", "genomics", "dna", "dna-sequences", "sequence-classification", "genomic-benchmarks"]
 COLLECTION_NAME = "Genomic Benchmarks"
 DEFAULT_REPO_ID = "<org>/genomic-benchmarks"
@@ -51,25 +58,6 @@ class ConfigEntry:
     splits: list[str]
 
 
-def load_provenance(out_dir: Path, config: str) -> dict:
-    """Read and check `provenance/<config>.json`.
-
-    Raises:
-        CardError: the file is not a JSON object or lacks a required key.
-    """
-    path = Path(out_dir) / "provenance" / f"{config}.json"
-    try:
-        prov = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise CardError(f"cannot read provenance {path}: {err}; rebuild the config with `gbhub build`") from err
-    if not isinstance(prov, dict):
-        raise CardError(f"{path} must hold a JSON object, got {type(prov).__name__}; rebuild with `gbhub build`")
-    missing = [k for k in REQUIRED_PROVENANCE_KEYS if k not in prov]
-    if missing:
-        raise CardError(f"{path} lacks {', '.join(missing)}; rebuild the config with `gbhub build {config}`")
-    return prov
-
-
 def _read_split(files: list[Path]) -> tuple[pa.Table, Features]:
     features = Features.from_arrow_schema(pq.read_schema(files[0]))
     tables = [pq.read_table(f).cast(features.arrow_schema) for f in files]
@@ -83,10 +71,10 @@ def describe_config(out_dir: Path, config: str) -> ConfigEntry:
         CardError: no split, features differ between splits, or class names differ from the provenance.
     """
     out_dir = Path(out_dir)
-    prov = load_provenance(out_dir, config)
+    prov = read_provenance(out_dir, config)
     split_infos, columns, features, download_size = [], {}, None, 0
     for split in SPLITS:
-        files = st.split_files(out_dir / config, split)
+        files = split_files(out_dir, config, split)
         if not files:
             continue
         table, split_features = _read_split(files)
@@ -138,7 +126,7 @@ def card_data(entries: list[ConfigEntry]) -> DatasetCardData:
     )
     MetadataConfigs({
         e.name: {**({"default": True} if i == 0 else {}),
-                 "data_files": [{"split": s, "path": f"{e.name}/{s}-*.parquet"} for s in e.splits]}
+                 "data_files": [{"split": s, "path": split_pattern(e.name, s)} for s in e.splits]}
         for i, e in enumerate(entries)
     }).to_dataset_card_data(data)
     # One list item per config, always (each item is `DatasetInfo._to_yaml_dict()`, what `datasets` writes):
@@ -362,7 +350,7 @@ def _provenance(e: ConfigEntry) -> str:
 
 def known_issues(out_dir: Path, config: str) -> str:
     """The "Known issues" text of a config: its audit report, or a note that it has not been audited."""
-    path = Path(out_dir) / "audit" / f"{config}.json"
+    path = audit_path(out_dir, config)
     if not path.is_file():
         return (f"This benchmark has not been audited yet for leakage (duplicates or overlaps across splits) "
                 f"or shortcuts (length, GC content). Run `gbhub audit {config}` and re-render the card.")
@@ -370,29 +358,7 @@ def known_issues(out_dir: Path, config: str) -> str:
         audit = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:
         raise CardError(f"cannot read audit report {path}: {err}; re-run `gbhub audit {config}`") from err
-    try:
-        from builders.audit.report import render_known_issues
-    except ModuleNotFoundError as err:
-        if err.name not in ("builders.audit.report", "builders.audit", "builders"):
-            raise
-        return _generic_known_issues(audit, config)
     return render_known_issues(audit).strip()
-
-
-def _generic_known_issues(audit, config: str, limit: int = 40) -> str:
-    """A short bullet list of the scalar values of an audit report (used when no renderer is installed)."""
-    lines = []
-
-    def walk(value, key):
-        if isinstance(value, dict):
-            for k in value:
-                walk(value[k], f"{key}.{k}" if key else str(k))
-        elif not isinstance(value, list):
-            lines.append(f"- `{key}`: {value}")
-
-    walk(audit, "")
-    more = f"\n- … {len(lines) - limit} more values in `audit/{config}.json`" if len(lines) > limit else ""
-    return "Audit report (raw figures):\n\n" + "\n".join(lines[:limit]) + more
 
 
 def _citation_section(entries: list[ConfigEntry]) -> str:
@@ -425,8 +391,8 @@ def render_card(out_dir: Path, repo_id: str | None = None, *, write_images: bool
 
 def _remove_stale_images(out_dir: Path, keep: set[str]) -> None:
     """Delete card images of configs no longer in the folder (only files named like ours)."""
-    for pattern in ("*_length.png", "*_gc.png"):
-        for path in (out_dir / "images").glob(pattern):
+    for kind in plots.IMAGE_KINDS:
+        for path in out_dir.glob(image_path("*", kind)):
             if path.relative_to(out_dir).as_posix() not in keep:
                 path.unlink()
 
@@ -443,18 +409,7 @@ def write_dataset_card(out_dir: Path | str, repo_id: str | None = None) -> Path:
     """
     out_dir = Path(out_dir)
     card = render_card(out_dir, repo_id)
-    path = out_dir / "README.md"
-    _atomic_write_text(path, str(card.content))
+    path = write_text_atomic(card_path(out_dir), str(card.content))
     DatasetCard.load(path)  # validates the YAML the Hub will read
     return path
 
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

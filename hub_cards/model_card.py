@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from gbhub.builders.hub_layout import write_text_atomic
 
 #: Metrics reported in the card and `model-index`, with their display names (values are fractions 0-1).
 CARD_METRICS = {"accuracy": "Accuracy", "f1": "F1", "mcc": "MCC", "auroc": "AUROC", "auprc": "AUPRC"}
@@ -244,14 +244,7 @@ def render_card(info: ModelCardInfo) -> ModelCard:
 
 def write_model_card(run_dir: str | Path, info: ModelCardInfo) -> Path:
     """Render the card and write it atomically to `run_dir/README.md`; returns the path."""
-    path = Path(run_dir) / "README.md"
-    text = str(render_card(info))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".README.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(Path(run_dir) / "README.md", str(render_card(info)))
 
 
 def card_test_results(path: str | Path) -> dict[str, float]:

@@ -10,7 +10,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from hub_cards.stats import ConfigStats
+from gbhub.builders.hub_layout import image_path
+from gbhub.hub_cards.stats import ConfigStats
 
 DPI = 100
 FIGSIZE = (6.4, 3.6)
@@ -102,9 +103,12 @@ def plot_gc(stats: ConfigStats, config: str, path: Path) -> Path:
         return _save(fig, path)
 
 
+IMAGE_KINDS = ("length", "gc")
+
+
 def image_paths(config: str) -> dict[str, str]:
     """Paths, relative to the Hub folder, of a config's images: `{"length": ..., "gc": ...}`."""
-    return {"length": f"images/{config}_length.png", "gc": f"images/{config}_gc.png"}
+    return {kind: image_path(config, kind) for kind in IMAGE_KINDS}
 
 
 def write_config_plots(out_dir: Path, config: str, stats: ConfigStats) -> dict[str, str]:

@@ -12,7 +12,7 @@ from typing import Iterable, Sequence
 from huggingface_hub import CommitInfo, CommitOperationAdd, CommitOperationDelete, HfApi, get_token
 from huggingface_hub import errors as hf_errors
 
-from builders.errors import GBHubError
+from gbhub.builders.errors import GBHubError
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-SPLITS = ("train", "validation", "test")
+from gbhub.builders.hub_layout import SPLITS, split_files
+
 SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
                    (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"))
 
@@ -159,11 +160,6 @@ def _nanmean(values: np.ndarray) -> float:
     return float(values.mean()) if values.size else math.nan
 
 
-def split_files(config_dir: Path, split: str) -> list[Path]:
-    """The Parquet shards of one split (`<split>-*.parquet`), sorted."""
-    return sorted(Path(config_dir).glob(f"{split}-*.parquet"))
-
-
 def split_columns(table: pa.Table) -> SplitColumns:
     """`SplitColumns` of a split's Arrow table (its `label` and `sequence` columns)."""
     if table.num_rows == 0:
@@ -183,7 +179,8 @@ def read_split_columns(files: Sequence[Path]) -> SplitColumns:
     return split_columns(pa.concat_tables(tables)) if tables else split_columns(pa.table({"label": [], "sequence": []}))
 
 
-def config_stats(config_dir: Path, classes: Sequence[str], splits: Sequence[str] = SPLITS) -> ConfigStats:
-    """Statistics of the config stored in `config_dir` (`<split>-*.parquet` per split present)."""
-    columns = {split: read_split_columns(files) for split in splits if (files := split_files(config_dir, split))}
+def config_stats(out_dir: Path, config: str, classes: Sequence[str], splits: Sequence[str] = SPLITS) -> ConfigStats:
+    """Statistics of `config` in the Hub-layout folder `out_dir` (its `<split>-*.parquet` per split present)."""
+    columns = {split: read_split_columns(files)
+               for split in splits if (files := split_files(out_dir, config, split))}
     return summarize(classes, columns)

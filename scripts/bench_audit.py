@@ -31,12 +31,12 @@ import pyarrow.compute as pc
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from builders.audit.common import AuditInput, from_plan, reverse_complement  # noqa: E402
-from builders.audit.pipeline import PARTS, audit_input  # noqa: E402
-from builders.audit.variants import LEAKFREE_RULES, chromsplit_splits, class_balance, leakfree_rules  # noqa: E402
-from builders.coordinates import fetch_table, read_table  # noqa: E402
-from builders.plan import upstream_plan  # noqa: E402
-from builders.registry import get_benchmark, upstream_benchmarks  # noqa: E402
+from gbhub.builders.audit.common import AuditInput, from_plan, reverse_complement  # noqa: E402
+from gbhub.builders.audit.pipeline import PARTS, audit_input  # noqa: E402
+from gbhub.builders.audit.variants import LEAKFREE_RULES, chromsplit_splits, class_balance, leakfree_rules  # noqa: E402
+from gbhub.builders.coordinates import fetch_table, read_table  # noqa: E402
+from gbhub.builders.plan import upstream_plan  # noqa: E402
+from gbhub.builders.registry import get_benchmark, upstream_benchmarks  # noqa: E402
 
 DEFAULT_COORDINATES = ROOT.parent / "shared" / "upstream" / "genomic_benchmarks" / "datasets"
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)

@@ -79,8 +79,8 @@ TARGETS = {
 
 def reference_plan(benchmarks: list[str]) -> dict[str, dict]:
     """`{fasta file name: {"keys": [reference keys], "assembly", "kind"}}` the benchmarks need."""
-    from builders.references import REFERENCES
-    from builders.registry import get_benchmark
+    from gbhub.builders.references import REFERENCES
+    from gbhub.builders.registry import get_benchmark
 
     files: dict[str, dict] = {}
     for name in benchmarks:
@@ -123,7 +123,7 @@ def _write_fasta(path: Path, records: list[tuple[str, str, int]], seed: int) -> 
 
 def genome_records(assembly: str) -> list[tuple[str, str, int]]:
     """Ensembl-named records of `assembly` in Ensembl toplevel order (chromosomes, then the mitochondrion)."""
-    from builders.assemblies import KNOWN_LENGTHS
+    from gbhub.builders.assemblies import KNOWN_LENGTHS
 
     records = []
     for contig, length in KNOWN_LENGTHS[assembly].items():
@@ -183,7 +183,7 @@ def generate_references(plan: dict[str, dict], folder: Path, coordinates_dir: Pa
 
 
 def _child_prepare(args: dict) -> dict:
-    from builders.references import REFERENCES, resolve_reference
+    from gbhub.builders.references import REFERENCES, resolve_reference
 
     result = {"phase": "prepare", "reference": args["key"]}
     with measure(result):
@@ -195,7 +195,7 @@ def _child_prepare(args: dict) -> dict:
 
 
 def _child_build(args: dict) -> dict:
-    from builders.build import build_benchmark
+    from gbhub.builders.build import build_benchmark
 
     result = {"phase": "build", "benchmark": args["name"]}
     profiler = None
@@ -209,7 +209,7 @@ def _child_build(args: dict) -> dict:
         target = build_benchmark(
             args["name"], args["out"], coordinates_dir=args["coordinates"],
             references={k: Path(v) for k, v in args["references"].items()}, cache_dir=args["cache"],
-            num_proc=args.get("num_proc"), progress=False, write_card=False,
+            num_proc=args.get("num_proc"), progress=False,
         )
         if profiler:
             profiler.disable()
@@ -233,7 +233,7 @@ def _profile_summary(profiler, path: Path, top: int = 25) -> list[dict]:
 
 
 def _child_extract(args: dict) -> dict:
-    from builders.genome import Genome
+    from gbhub.builders.genome import Genome
 
     regions, starts, ends, minus = [], [], [], []
     for name, table in args["tables"]:
@@ -370,8 +370,8 @@ def run_upstream(name: str, python: Path, coordinates_dir: Path, refs_dir: Path,
 
 def compare_outputs(name: str, hub: Path, upstream_dir: Path, coordinates_dir: Path, sample: int) -> dict:
     """Compare `sample` random rows per (split, class) of upstream's `.txt` files with our Parquet."""
-    from builders.hub_layout import shard_name
-    from builders.registry import get_benchmark
+    from gbhub.builders.hub_layout import shard_name
+    from gbhub.builders.registry import get_benchmark
 
     spec = get_benchmark(name)
     # ids repeat across upstream splits, so compare split by split: upstream train = our train + validation.
@@ -416,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         write_result(result_path, CHILD_PHASES[phase](args))
         return 0
 
-    from builders.registry import upstream_benchmarks
+    from gbhub.builders.registry import upstream_benchmarks
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/gbhub-bench"),
@@ -462,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
     report["references_generate_wall_s"] = round(time.perf_counter() - t0, 1)
     ref_paths = {key: str(refs_dir / f) for f, e in plan.items() for key in e["keys"]}
     for f, fig in report["references"].items():
-        from builders.download import sha256_file
+        from gbhub.builders.download import sha256_file
 
         t0 = time.perf_counter()
         sha256_file(refs_dir / f)  # what every `resolve_reference(local_path=...)` does first
@@ -492,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     report["warm_build"] = warm
     human_key = next((k for k in ("GRCh38_ensembl100", "GRCh38_ensembl97") if prepared.get(k)), None)
     if human_key:
-        from builders.registry import get_benchmark
+        from gbhub.builders.registry import get_benchmark
 
         tables = []
         for name in names:

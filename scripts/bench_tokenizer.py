@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from training.kmer import KmerTokenizer, build_dnabert_tokenizer, kmer_string  # noqa: E402
+from gbhub.training.kmer import KmerTokenizer, build_dnabert_tokenizer, kmer_string  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -68,10 +68,10 @@ def make_data(n: int, seed: int) -> tuple[list[str], np.ndarray, str]:
 
 
 def bench_ours(seqs, labels, *, batch_size: int, epochs: int, workdir: Path) -> dict:
-    from training import encoding
-    from training.cnn import CNNConfig, CNNForSequenceClassification
-    from training.data import EncodedSplit, make_dataloader
-    from training.loop import EpochShuffleSampler, LoopConfig, fit, make_accelerator
+    from gbhub.training import encoding
+    from gbhub.training.cnn import CNNConfig, CNNForSequenceClassification
+    from gbhub.training.data import EncodedSplit, make_dataloader
+    from gbhub.training.loop import EpochShuffleSampler, LoopConfig, fit, make_accelerator
 
     started = time.perf_counter()
     enc = encoding.encode(seqs, LENGTH)

@@ -16,7 +16,7 @@ from transformers import (
 from transformers import initialization as init
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from training import encoding
+from gbhub.training import encoding
 
 MODEL_TYPE = "genomic_benchmarks_cnn"
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from gbhub.builders.hub_layout import DEFAULT_SEED
+
 logger = logging.getLogger(__name__)
 
 PROTOCOLS = {
@@ -72,7 +74,7 @@ class CNNTrainingArguments:
     batch_size: int = field(default=64, metadata={"help": "batch size per process"})
     lr: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
     weight_decay: float = field(default=0.0, metadata={"help": "Adam weight decay"})
-    seed: int = field(default=42, metadata={"help": "random seed (weights, data order, augmentation)"})
+    seed: int = field(default=DEFAULT_SEED, metadata={"help": "random seed (weights, data order, augmentation)"})
     seeds: str | None = field(
         default=None, metadata={"help": "comma-separated seeds, e.g. 1,2,3: one run each, mean ± std reported"}
     )
@@ -154,7 +156,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def arguments_from_namespace(args) -> tuple[DataArguments, CNNModelArguments, CNNTrainingArguments]:
     """The three dataclasses: flags given on the command line, else `--args-json` values, else defaults."""
-    from builders.errors import GBHubError
+    from gbhub.builders.errors import GBHubError
 
     values = {}
     if getattr(args, "args_json", None):
@@ -182,7 +184,7 @@ def arguments_from_namespace(args) -> tuple[DataArguments, CNNModelArguments, CN
 
 def loop_config(targs: CNNTrainingArguments, seed: int):
     """The `LoopConfig` of one seed: protocol defaults, then explicit flags."""
-    from training.loop import LoopConfig
+    from gbhub.training.loop import LoopConfig
 
     preset = PROTOCOLS[targs.protocol]
     pick = lambda name: getattr(targs, name) if name in targs.explicit else preset[name]  # noqa: E731
@@ -210,11 +212,11 @@ def parse_seeds(targs: CNNTrainingArguments) -> list[int]:
     try:
         seeds = [int(s) for s in str(targs.seeds).split(",") if s.strip()]
     except ValueError:
-        from builders.errors import GBHubError
+        from gbhub.builders.errors import GBHubError
 
         raise GBHubError(f"--seeds {targs.seeds!r}: expected comma-separated integers, e.g. 1,2,3") from None
     if len(set(seeds)) != len(seeds) or not seeds:
-        from builders.errors import GBHubError
+        from gbhub.builders.errors import GBHubError
 
         raise GBHubError(f"--seeds {targs.seeds!r}: expected distinct integers")
     return seeds
@@ -248,11 +250,11 @@ def run(data_args: DataArguments, model_args: CNNModelArguments, train_args: CNN
     Returns:
         The metrics JSON object written to `OUT/metrics.json` (plus `out`).
     """
-    from training import data as tdata
-    from training.loop import make_accelerator
-    from training.outputs import card_dataset_id
-
     import torch
+
+    from gbhub.training import data as tdata
+    from gbhub.training.loop import make_accelerator
+    from gbhub.training.outputs import card_dataset_id
 
     seeds = parse_seeds(train_args)
     if not logger.isEnabledFor(logging.DEBUG):
@@ -320,13 +322,13 @@ def command_line(data_args, model_args, train_args) -> str:
 def _n_cropped(ds, length: int) -> int:
     import pyarrow.compute as pc
 
-    from training.data import arrow_table
+    from gbhub.training.data import arrow_table
 
     return int(pc.sum(pc.greater(pc.utf8_length(arrow_table(ds).column("sequence")), length)).as_py() or 0)
 
 
 def _model_config(length: int, names: list[str], model_args: CNNModelArguments):
-    from training.cnn import CNNConfig
+    from gbhub.training.cnn import CNNConfig
 
     upstream = model_args.upstream_activations
     return CNNConfig(
@@ -344,9 +346,9 @@ def _train_one(seed, run_dir: Path, encoded, context, model_args, train_args, ac
     """One seed: fit, evaluate every split with the best weights, write all outputs of `run_dir`."""
     from accelerate.utils import set_seed
 
-    from training.cnn import CNNForSequenceClassification
-    from training.loop import evaluate_split, eval_loader, fit
-    from training.outputs import json_safe, write_json, write_predictions
+    from gbhub.training.cnn import CNNForSequenceClassification
+    from gbhub.training.loop import eval_loader, evaluate_split, fit
+    from gbhub.training.outputs import json_safe, write_json, write_predictions
 
     cfg = loop_config(train_args, seed)
     accelerator.free_memory()  # forget the previous seed's prepared model/optimizer (save_state saves all)
@@ -401,7 +403,7 @@ def _train_one(seed, run_dir: Path, encoded, context, model_args, train_args, ac
 
 
 def _write_plots(run_dir: Path, record: dict, labels, preds) -> None:
-    from training import plots
+    from gbhub.training import plots
 
     plots.training_curve(record["history"], run_dir / "training_curve.png", metric="accuracy",
                          best_epoch=record["best_epoch"] or None)
@@ -413,7 +415,7 @@ def hardware(accelerator) -> dict:
     """Where the run ran: device, processes, precision, CPU/GPU model, torch threads and version."""
     import torch
 
-    from training.outputs import hardware as hardware_info
+    from gbhub.training.outputs import hardware as hardware_info
 
     device = accelerator.device
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
@@ -422,8 +424,9 @@ def hardware(accelerator) -> dict:
 
 def _aggregate(out: Path, per_seed: list[dict], context: dict, train_args, accelerator) -> dict:
     """Several seeds: the root gets the best-on-validation seed's model and the mean ± std of every metric."""
-    from training.metrics_util import summarize_runs
-    from training.outputs import atomic_path, json_safe, write_json
+    from gbhub.builders.hub_layout import atomic_path
+    from gbhub.training.metrics_util import summarize_runs
+    from gbhub.training.outputs import json_safe, write_json
 
     key = per_seed[0]["metric_for_best"]
     best = select_seed(per_seed, key)
@@ -452,7 +455,7 @@ def _aggregate(out: Path, per_seed: list[dict], context: dict, train_args, accel
 
 def select_seed(per_seed: list[dict], key: str) -> dict:
     """The seed record with the best validation `key` (the first one on ties; undefined values lose)."""
-    from training.outputs import better
+    from gbhub.training.outputs import better
 
     best = per_seed[0]
     for record in per_seed[1:]:
@@ -462,9 +465,9 @@ def select_seed(per_seed: list[dict], key: str) -> dict:
 
 
 def _write_card(run_dir: Path, record: dict, context: dict, *, seeds, summary) -> None:
-    from hub_cards.model_card import ModelCardInfo, write_model_card
-    from training import paper_results
-    from training.outputs import paper_comparison
+    from gbhub.hub_cards.model_card import ModelCardInfo, write_model_card
+    from gbhub.training import paper_results
+    from gbhub.training.outputs import paper_comparison
 
     paper = paper_comparison(context["config"], "Ours: test split, percent, same metric definitions.")
     hp = record["hyperparameters"]

@@ -10,12 +10,12 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from builders.errors import GBHubError
-from training import encoding
+from gbhub.builders.errors import GBHubError
+from gbhub.builders.hub_layout import DEFAULT_SEED, SPLITS, split_pattern
+from gbhub.training import encoding
 
 logger = logging.getLogger(__name__)
 
-SPLITS = ("train", "validation", "test")
 LONG_SEQUENCE_POLICIES = ("crop", "error")
 
 
@@ -48,7 +48,7 @@ def load_splits(
     config: str,
     *,
     max_train_samples: int | None = None,
-    seed: int = 42,
+    seed: int = DEFAULT_SEED,
     cache_dir: str | None = None,
 ):
     """Load `train`, `validation` and `test` of one config and check they can be trained on.
@@ -151,7 +151,7 @@ def local_data_files(dataset: str, config: str) -> dict[str, list[str]] | None:
                     paths = item["path"] if isinstance(item["path"], list) else [item["path"]]
                     patterns.setdefault(item["split"], []).extend(paths)
     if not patterns:  # the layout convention
-        patterns = {s: [f"{config}/{s}-*.parquet"] for s in SPLITS}
+        patterns = {s: [split_pattern(config, s)] for s in SPLITS}
     files = {
         split: sorted({f for p in pats for f in glob.glob(str(folder / p))}) for split, pats in patterns.items()
     }
@@ -299,65 +299,3 @@ def make_dataloader(split: EncodedSplit, batch_size: int, *, sampler=None, with_
     return DataLoader(
         SequenceDataset(split, with_index=with_index), batch_size=batch_size, sampler=sampler, collate_fn=collate
     )
-
-
-def write_hub_folder(
-    out_dir: str | Path,
-    config: str,
-    splits: Mapping[str, Mapping[str, Sequence]],
-    names: Sequence[str],
-) -> Path:
-    """Write in-memory splits as a Hub-layout folder that `load_dataset(out_dir, config)` reads.
-
-    Used for fixtures and ad-hoc data (e.g. a train/test split of a TSV). Columns absent from a split
-    get defaults (`id` = `<split>_<row>`, `region` = "", `start`/`end` = 0/len, `strand` = "+").
-
-    Args:
-        out_dir: the folder (created); `<out_dir>/<config>/<split>-00000-of-00001.parquet` is written and
-            `<out_dir>/README.md` lists the config's data files in its YAML `configs:`.
-        config: config name.
-        splits: split name -> columns (`sequence` and `label` at least; labels as class ids).
-        names: class names of the `label` ClassLabel.
-    """
-    import datasets
-    import yaml
-
-    out_dir = Path(out_dir)
-    features = datasets.Features(
-        {
-            "id": datasets.Value("string"),
-            "sequence": datasets.Value("string"),
-            "label": datasets.ClassLabel(names=list(names)),
-            "region": datasets.Value("string"),
-            "start": datasets.Value("int64"),
-            "end": datasets.Value("int64"),
-            "strand": datasets.Value("string"),
-        }
-    )
-    data_files = []
-    for split, cols in splits.items():
-        seqs = list(cols["sequence"])
-        n = len(seqs)
-        columns = {
-            "id": list(cols.get("id", [f"{split}_{i}" for i in range(n)])),
-            "sequence": seqs,
-            "label": [int(x) for x in cols["label"]],
-            "region": list(cols.get("region", [""] * n)),
-            "start": list(cols.get("start", [0] * n)),
-            "end": list(cols.get("end", [len(s) for s in seqs])),
-            "strand": list(cols.get("strand", ["+"] * n)),
-        }
-        path = out_dir / config / f"{split}-00000-of-00001.parquet"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        datasets.Dataset.from_dict(columns, features=features).to_parquet(str(path))
-        data_files.append({"split": split, "path": f"{config}/{split}-*.parquet"})
-    readme = out_dir / "README.md"
-    meta = {"configs": []}
-    if readme.exists():
-        text = readme.read_text(encoding="utf-8")
-        if text.startswith("---\n"):
-            meta = yaml.safe_load(text.split("---\n", 2)[1]) or meta
-    meta["configs"] = [c for c in meta.get("configs", []) if c.get("config_name") != config]
-    meta["configs"].append({"config_name": config, "data_files": data_files})
-    readme.write_text(f"---\n{yaml.safe_dump(meta, sort_keys=False)}---\n", encoding="utf-8")
-    return out_dir

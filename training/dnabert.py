@@ -14,11 +14,18 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from builders.errors import GBHubError
-from training.kmer import KmerTokenizer, build_dnabert_tokenizer
-from training.outputs import better, card_dataset_id, json_safe, paper_comparison, write_json, write_predictions
-from training.outputs import hardware as hardware_info
-from training.windows import LONG_SEQUENCE_STRATEGIES, WindowPlan, aggregate_logits, default_stride, encode_windows
+from gbhub.builders.errors import GBHubError
+from gbhub.builders.hub_layout import SPLITS
+from gbhub.training.kmer import KmerTokenizer, build_dnabert_tokenizer
+from gbhub.training.outputs import better, card_dataset_id, json_safe, paper_comparison, write_json, write_predictions
+from gbhub.training.outputs import hardware as hardware_info
+from gbhub.training.windows import (
+    LONG_SEQUENCE_STRATEGIES,
+    WindowPlan,
+    aggregate_logits,
+    default_stride,
+    encode_windows,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -220,7 +227,7 @@ def check_equivalence(tokenizer, fast: KmerTokenizer, max_length: int = 512, n: 
     Raises:
         DNABertError: naming the first differing sequence.
     """
-    from training.kmer import kmer_string
+    from gbhub.training.kmer import kmer_string
 
     rng = np.random.default_rng(0)
     letters = np.array(list("ACGTNacgt"))
@@ -361,7 +368,7 @@ def sequence_metrics(window_logits: np.ndarray, split: EncodedSplit) -> tuple[di
     Returns:
         `(metrics, probabilities (n_sequences, classes))`; metrics from `training.metrics_util`.
     """
-    from training.metrics_util import compute_metrics
+    from gbhub.training.metrics_util import compute_metrics
 
     probs = softmax(aggregate_logits(window_logits, split.plan))
     return compute_metrics(probs, split.labels, probs.shape[1]), probs
@@ -542,8 +549,8 @@ def fine_tune(args: DNABertArguments) -> dict:
     end unless `--keep-checkpoints` (then under `checkpoint-runs/`, which push-model leaves out).
     """
     args.validate()
-    from training.data import label_names as dataset_label_names
-    from training.data import load_splits
+    from gbhub.training.data import label_names as dataset_label_names
+    from gbhub.training.data import load_splits
 
     if args.torch_threads:
         import torch
@@ -598,7 +605,7 @@ def fine_tune(args: DNABertArguments) -> dict:
     if not main_process:
         return {}
 
-    from training.metrics_util import summarize_runs
+    from gbhub.training.metrics_util import summarize_runs
 
     record = {
         "model": "dnabert",
@@ -636,8 +643,6 @@ def fine_tune(args: DNABertArguments) -> dict:
     logger.info("wrote %s", out)
     return record
 
-
-SPLITS = ("train", "validation", "test")
 
 
 def seed_record(result: SeedResult) -> dict:
@@ -734,7 +739,7 @@ def _write_predictions(path: Path, split: EncodedSplit, probs: np.ndarray, names
 
 
 def _write_plots(out: Path, record: Mapping[str, Any], test: EncodedSplit, probs: np.ndarray) -> dict[str, str]:
-    from training import plots
+    from gbhub.training import plots
 
     written = {}
     if record["history"]:
@@ -784,8 +789,8 @@ def write_card(out: Path, record: Mapping[str, Any], plots: Mapping[str, str]) -
     """Render the run's `README.md` model card through `hub_cards.model_card`."""
     from transformers import AutoConfig
 
-    from hub_cards.model_card import ModelCardInfo, write_model_card
-    from training.paper_results import BIBTEX
+    from gbhub.hub_cards.model_card import ModelCardInfo, write_model_card
+    from gbhub.training.paper_results import BIBTEX
 
     config = AutoConfig.from_pretrained(out)
     paper = paper_comparison(
@@ -821,7 +826,7 @@ seq = "ACGT..."  # upper case; sequences over {record['long_sequences']['window_
 kmers = " ".join(seq[i:i + {k}] for i in range(len(seq) - {k} + 1))
 probs = model(**tokenizer(kmers, return_tensors="pt", truncation=True)).logits.softmax(-1)
 # classes: {', '.join(record['label_names'])}. With genomic-benchmarks-hub installed, windows included:
-# from training.dnabert import predict; probs = predict("<folder>", [seq])"""
+# from gbhub.training.dnabert import predict; probs = predict("<folder>", [seq])"""
     info = ModelCardInfo(
         model_name=f"DNABERT — {record['config']}",
         dataset_id=record["card_dataset_id"],

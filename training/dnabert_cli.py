@@ -9,7 +9,7 @@ from typing import Sequence
 
 # training.dnabert imports only numpy at module level (torch/transformers load inside its functions),
 # so registering the subcommand keeps `gbhub --help` fast.
-from training.dnabert import DNABertArguments, arguments_dict, parse_seeds
+from gbhub.training.dnabert import DNABertArguments, arguments_dict, parse_seeds
 
 EXAMPLE = """\
 example (smoke run, CPU):
@@ -65,7 +65,7 @@ def arguments_from_namespace(ns: argparse.Namespace) -> DNABertArguments:
 def run(ns: argparse.Namespace) -> int:
     """Entry point of `gbhub train dnabert`: fine-tune, then print where the run is and its test metrics."""
     args = arguments_from_namespace(ns)
-    from training.dnabert import fine_tune
+    from gbhub.training.dnabert import fine_tune
 
     record = fine_tune(args)
     if record:
@@ -97,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run `gbhub train dnabert` alone (tests call `main([...])`); errors print one line, exit status 2."""
     import sys
 
-    from builders.errors import GBHubError
+    from gbhub.builders.errors import GBHubError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] != ["dnabert"]:

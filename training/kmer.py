@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from builders.errors import GBHubError
+from gbhub.builders.errors import GBHubError
 
 if TYPE_CHECKING:  # transformers is imported lazily: `gbhub --help` must stay fast
     from transformers import PreTrainedTokenizerBase

@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from builders.errors import GBHubError
-from training import encoding
-from training.data import EncodedSplit, make_dataloader
-from training.metrics_util import compute_metrics
-from training.outputs import GREATER_IS_BETTER, better
+from gbhub.builders.errors import GBHubError
+from gbhub.builders.hub_layout import DEFAULT_SEED
+from gbhub.training import encoding
+from gbhub.training.data import EncodedSplit, make_dataloader
+from gbhub.training.metrics_util import compute_metrics
+from gbhub.training.outputs import GREATER_IS_BETTER, better
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class LoopConfig:
     eval_batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 0.0
-    seed: int = 42
+    seed: int = DEFAULT_SEED
     max_steps: int | None = None
     gradient_accumulation_steps: int = 1
     rc_augment: bool = False

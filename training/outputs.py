@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import platform
-import tempfile
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from gbhub.builders.hub_layout import atomic_path
+
 #: Validation metrics where larger is better (`loss` is minimised).
 GREATER_IS_BETTER = {"loss": False, "accuracy": True, "f1": True, "mcc": True, "auroc": True, "auprc": True}
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path next to `path`; on success rename it onto `path`, on error remove it.
-
-    A reader (or an interrupted run) sees the old file or the new one, never half of one.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def json_safe(obj: Any) -> Any:
@@ -133,8 +114,8 @@ def better(value: float | None, than: float | None, metric: str) -> bool:
 
 def paper_comparison(config: str, note: str):
     """The `PaperComparison` of `config`'s row of the paper's Table 2, or None when the paper has none."""
-    from hub_cards.model_card import PaperComparison
-    from training import paper_results
+    from gbhub.hub_cards.model_card import PaperComparison
+    from gbhub.training import paper_results
 
     row = paper_results.paper_row(config)
     if row is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from builders.registry import GENOMIC_BENCHMARKS_CITATION
+from gbhub.builders.registry import GENOMIC_BENCHMARKS_CITATION
 
 CITATION = (
     "Grešová K, Martinek V, Čechák D, Šimeček P, Alexiou P. Genomic benchmarks: a collection of datasets "

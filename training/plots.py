@@ -75,7 +75,7 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, names: Sequenc
 
 def _save(fig, path: str | Path) -> Path:
     """Write the PNG atomically (a run folder never holds half a figure)."""
-    from training.outputs import atomic_path
+    from gbhub.builders.hub_layout import atomic_path
 
     path = Path(path)
     with atomic_path(path) as tmp:

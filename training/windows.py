@@ -7,8 +7,8 @@ from typing import Sequence
 
 import numpy as np
 
-from builders.errors import GBHubError
-from training.kmer import KmerTokenizer, iter_chunks
+from gbhub.builders.errors import GBHubError
+from gbhub.training.kmer import KmerTokenizer, iter_chunks
 
 #: How a sequence longer than the model's positions is handled (`--long-seq`).
 #: `mean`: cover it with overlapping windows, predict each, average the logits per sequence.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,11 +12,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from builders.assemblies import canonical_contig
-from builders.errors import GBHubError
-from builders.genome import COMPLEMENT_LUT
-from builders.plan import SPLITS
-from builders.references import REFERENCES
+from gbhub.builders.assemblies import canonical_contig
+from gbhub.builders.errors import GBHubError
+from gbhub.builders.genome import COMPLEMENT_LUT
+from gbhub.builders.hub_layout import SPLITS, read_provenance, split_files
+from gbhub.builders.references import REFERENCES
 
 # Comparisons across splits: name -> (query splits, reference splits). The query rows are counted.
 SPLIT_PAIRS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -132,16 +131,6 @@ def reference_kinds(class_references: dict[str, str], classes) -> tuple[dict[int
     return assemblies, kinds
 
 
-def read_provenance(out_dir: str | os.PathLike, config: str) -> dict:
-    path = Path(out_dir) / "provenance" / f"{config}.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise AuditError(f"{path} not found: build the config first (`gbhub build {config} --out {out_dir}`)") from None
-    except (OSError, json.JSONDecodeError) as err:
-        raise AuditError(f"cannot read {path} ({err}); rebuild it with `gbhub build`") from err
-
-
 def load_config(out_dir: str | os.PathLike, config: str, *, sequences: bool = True) -> AuditInput:
     """Read config `config` of the Hub-layout folder `out_dir` (its Parquet and provenance).
 
@@ -150,11 +139,11 @@ def load_config(out_dir: str | os.PathLike, config: str, *, sequences: bool = Tr
         config: a config in it.
         sequences: also read the `sequence` column.
     """
-    prov = read_provenance(out_dir, config)
+    prov = read_provenance(out_dir, config, required=("classes", "class_references"))
     columns = ["id", "label", "region", "start", "end", "strand"] + (["sequence"] if sequences else [])
     tables = []
     for split in SPLITS:
-        files = sorted((Path(out_dir) / config).glob(f"{split}-*.parquet"))
+        files = split_files(out_dir, config, split)
         if not files:
             raise AuditError(f"{Path(out_dir) / config} has no {split}-*.parquet; rebuild with `gbhub build {config}`")
         for path in files:

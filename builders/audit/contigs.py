@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from builders.audit.common import AuditInput, fractions
-from builders.plan import SPLITS
+from gbhub.builders.audit.common import AuditInput, fractions
+from gbhub.builders.hub_layout import SPLITS
 
 DEFINITION = (
     "A row is on an *exclusive contig* when no row of another class (in any split) lies on the same contig "

@@ -9,8 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from builders.audit.common import SPLIT_PAIRS, AuditError, AuditInput, fractions, per_class, reverse_complement
-from builders.plan import SPLITS
+from gbhub.builders.audit.common import SPLIT_PAIRS, AuditError, AuditInput, fractions, per_class, reverse_complement
+from gbhub.builders.hub_layout import SPLITS
 
 DEFINITION = (
     "Sequences are compared as strings. A row is an exact duplicate when another row has the identical "

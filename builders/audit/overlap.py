@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from builders.audit.common import SPLIT_PAIRS, AuditInput, fractions
+from gbhub.builders.audit.common import SPLIT_PAIRS, AuditInput, fractions
 
 # Keys are placed on one number line, `key * STRIDE + position`, so that intervals of different contigs
 # can never overlap; 2**40 exceeds every contig, and keys stay below 2**22.

@@ -7,14 +7,14 @@ import os
 import time
 from pathlib import Path
 
-import builders
-from builders.audit.common import AuditError, AuditInput, load_config
-from builders.audit.contigs import audit_contigs
-from builders.audit.duplicates import audit_duplicates, sequence_codes
-from builders.audit.overlap import audit_overlap
-from builders.audit.report import SCHEMA_VERSION, write_report
-from builders.audit.shortcuts import audit_shortcuts
-from builders.audit.similarity import MinHashParams, audit_similarity
+from gbhub import __version__
+from gbhub.builders.audit.common import AuditError, AuditInput, load_config
+from gbhub.builders.audit.contigs import audit_contigs
+from gbhub.builders.audit.duplicates import audit_duplicates, sequence_codes
+from gbhub.builders.audit.overlap import audit_overlap
+from gbhub.builders.audit.report import SCHEMA_VERSION, write_report
+from gbhub.builders.audit.shortcuts import audit_shortcuts
+from gbhub.builders.audit.similarity import MinHashParams, audit_similarity
 
 logger = logging.getLogger(__name__)
 PARTS = ("duplicates", "overlap", "near_duplicates", "shortcuts", "contigs")
@@ -48,7 +48,7 @@ def audit_input(
         "config": inp.config,
         "parent": inp.parent,
         "classes": list(inp.classes),
-        "package_version": builders.__version__,
+        "package_version": __version__,
         "rows": inp.rows(),
     }
     codes = None

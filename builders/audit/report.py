@@ -41,38 +41,22 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
-from builders.audit.common import AuditError
-from builders.plan import SPLITS
+from gbhub.builders.audit.common import AuditError
+from gbhub.builders.hub_layout import SPLITS, audit_path, write_json_atomic
 
 SCHEMA_VERSION = 1
 HEADLINE = "test_vs_train_validation"
 
 
-def report_path(out_dir: str | os.PathLike, config: str) -> Path:
-    return Path(out_dir) / "audit" / f"{config}.json"
-
-
 def write_report(out_dir: str | os.PathLike, config: str, report: dict) -> Path:
     """Write `out_dir/audit/<config>.json` atomically (sorted keys, so identical audits give identical bytes)."""
-    path = report_path(out_dir, config)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(report, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return write_json_atomic(audit_path(out_dir, config), report)
 
 
 def read_report(out_dir: str | os.PathLike, config: str) -> dict:
-    path = report_path(out_dir, config)
+    path = audit_path(out_dir, config)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pyarrow as pa
 
-from builders.audit.common import AuditError, AuditInput, encoded_chunks, lengths
+from gbhub.builders.audit.common import AuditError, AuditInput, encoded_chunks, lengths
 
 PASS_MAX, WARN_MAX = 0.6, 0.7  # AUROC <= 0.6 pass, <= 0.7 warn, above: fail
 MAX_TRAIN_ROWS = 20_000

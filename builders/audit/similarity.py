@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pyarrow as pa
 
-from builders.audit.common import SPLIT_PAIRS, AuditError, AuditInput, encoded_chunks, fractions, per_class
-from builders.audit.duplicates import SequenceCodes, cross_flags
+from gbhub.builders.audit.common import SPLIT_PAIRS, AuditError, AuditInput, encoded_chunks, fractions, per_class
+from gbhub.builders.audit.duplicates import SequenceCodes, cross_flags, sequence_codes
 
 EMPTY = np.uint32(0xFFFFFFFF)  # an empty bin (no k-mer hashed into it); real bin values are < 2**(32 - log2 bins)
 
@@ -210,8 +210,6 @@ def audit_similarity(inp: AuditInput, params: MinHashParams = MinHashParams(),
     """
     if inp.sequences is None:
         raise AuditError(f"{inp.config}: the near-duplicate audit needs sequences")
-    from builders.audit.duplicates import sequence_codes
-
     sketch = sketches(inp.sequences, params) if sketch is None else sketch
     codes = codes or sequence_codes(inp.sequences)
     unsketched = (sketch == EMPTY).all(axis=1)

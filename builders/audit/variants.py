@@ -26,10 +26,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from builders.audit.common import AuditError, AuditInput, from_plan, load_config, read_provenance
-from builders.audit.duplicates import SequenceCodes, cross_flags, sequence_codes, within_flags
-from builders.audit.overlap import query_overlaps
-from builders.plan import PLAN_COLUMNS, SPLITS
+from gbhub.builders.audit.common import AuditError, AuditInput, from_plan, load_config
+from gbhub.builders.audit.duplicates import SequenceCodes, cross_flags, sequence_codes, within_flags
+from gbhub.builders.audit.overlap import query_overlaps
+from gbhub.builders.build import prepare_inputs, write_plan_config
+from gbhub.builders.hub_layout import SPLITS, read_provenance
+from gbhub.builders.plan import PLAN_COLUMNS, upstream_plan
 
 logger = logging.getLogger(__name__)
 
@@ -190,9 +192,6 @@ def parent_plan(name: str, out_dir: str | os.PathLike, *, coordinates_dir=None, 
     Raises:
         AuditError: the Parquet in `out_dir` is not what the tables and seed give (rebuild it).
     """
-    from builders.build import prepare_inputs
-    from builders.plan import upstream_plan
-
     prov = read_provenance(out_dir, name)
     if prov.get("parent"):
         raise AuditError(f"{name} is itself a variant of {prov['parent']}; make variants of the parent")
@@ -216,14 +215,11 @@ def build_variants(name: str, out_dir: str | os.PathLike, *, kinds=("leakfree", 
     """Build `<name>_leakfree` and `<name>_chromsplit` into `out_dir` next to the built config `name`.
 
     Each is a split plan of the parent's coordinate rows, materialized by the same engine and written with
-    `write_config`; the parent config is not touched. Deterministic: same parent, same variants.
+    `write_plan_config`; the parent config is not touched. Deterministic: same parent, same variants.
 
     Returns:
         `{kind: {"config": name}}`, or `{kind: {"skipped": reason}}` for a variant that does not apply.
     """
-    from builders.build import materialize
-    from builders.hub_layout import write_config
-
     plan, inp, prov = parent_plan(name, out_dir, coordinates_dir=coordinates_dir, references=references,
                                   cache_dir=cache_dir, progress=progress)
     out = {}
@@ -238,8 +234,8 @@ def build_variants(name: str, out_dir: str | os.PathLike, *, kinds=("leakfree", 
         else:
             raise AuditError(f"unknown variant {kind!r}; choose among {', '.join(SUFFIXES)}")
         config = variant_prov["config"]
-        dataset = materialize(variant_plan, config, inp.classes, cache_dir=cache_dir, num_proc=num_proc)
-        write_config(out_dir, config, dataset, variant_prov)
+        write_plan_config(out_dir, config, variant_plan, inp.classes, variant_prov, cache_dir=cache_dir,
+                          num_proc=num_proc, progress=progress)
         logger.info("built variant %s", config)
         out[kind] = {"config": config}
     return out

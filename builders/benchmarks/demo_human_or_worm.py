@@ -1,7 +1,7 @@
 """Demo: human or worm: demo_human_or_worm of the Genomic Benchmarks collection (upstream version 0)."""
 
-from builders.citations import ENSEMBL_2021
-from builders.registry import BenchmarkSpec
+from gbhub.builders.citations import ENSEMBL_2021
+from gbhub.builders.registry import BenchmarkSpec
 
 SPEC = BenchmarkSpec(
     name="demo_human_or_worm",

@@ -1,6 +1,6 @@
 """Drosophila enhancers (Stark): drosophila_enhancers_stark of the Genomic Benchmarks collection (upstream version 0)."""
 
-from builders.registry import BenchmarkSpec
+from gbhub.builders.registry import BenchmarkSpec
 
 SPEC = BenchmarkSpec(
     name="drosophila_enhancers_stark",

@@ -1,7 +1,7 @@
 """Dummy mouse enhancers (Ensembl): dummy_mouse_enhancers_ensembl of the Genomic Benchmarks collection (upstream version 0)."""
 
-from builders.citations import ENSEMBL_REGULATORY_BUILD
-from builders.registry import BenchmarkSpec
+from gbhub.builders.citations import ENSEMBL_REGULATORY_BUILD
+from gbhub.builders.registry import BenchmarkSpec
 
 SPEC = BenchmarkSpec(
     name="dummy_mouse_enhancers_ensembl",

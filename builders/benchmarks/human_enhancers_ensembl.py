@@ -1,6 +1,6 @@
 """Human enhancers (Ensembl): human_enhancers_ensembl of the Genomic Benchmarks collection (upstream version 0)."""
 
-from builders.registry import BenchmarkSpec
+from gbhub.builders.registry import BenchmarkSpec
 
 SPEC = BenchmarkSpec(
     name="human_enhancers_ensembl",

@@ -1,7 +1,7 @@
 """Human regulatory elements (Ensembl): human_ensembl_regulatory of the Genomic Benchmarks collection (upstream version 0)."""
 
-from builders.citations import ENSEMBL_REGULATORY_BUILD
-from builders.registry import BenchmarkSpec
+from gbhub.builders.citations import ENSEMBL_REGULATORY_BUILD
+from gbhub.builders.registry import BenchmarkSpec
 
 SPEC = BenchmarkSpec(
     name="human_ensembl_regulatory",

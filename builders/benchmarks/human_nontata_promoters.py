@@ -1,6 +1,6 @@
 """Human non-TATA promoters: human_nontata_promoters of the Genomic Benchmarks collection (upstream version 0)."""
 
-from builders.registry import BenchmarkSpec
+from gbhub.builders.registry import BenchmarkSpec
 
 SPEC = BenchmarkSpec(
     name="human_nontata_promoters",

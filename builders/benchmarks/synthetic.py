@@ -1,7 +1,7 @@
 """Synthetic: the built-in offline benchmark (planted motif vs background), the project's embedded default."""
 
-from builders import synthetic
-from builders.registry import BenchmarkSpec
+from gbhub.builders import synthetic
+from gbhub.builders.registry import BenchmarkSpec
 
 SPEC = BenchmarkSpec(
     name="synthetic",

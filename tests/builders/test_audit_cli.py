@@ -8,8 +8,8 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from builders.assemblies import canonical_contig
-from builders.cli import main
+from gbhub.builders.assemblies import canonical_contig
+from gbhub.cli import main
 
 
 def _digests(folder):

@@ -7,10 +7,10 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from builders.audit.common import from_plan
-from builders.audit.pipeline import audit_input
-from builders.audit.report import render_known_issues
-from builders.audit.variants import LEAKFREE_RULES, leakfree_rules, leakfree_variant
+from gbhub.builders.audit.common import from_plan
+from gbhub.builders.audit.pipeline import audit_input
+from gbhub.builders.audit.report import render_known_issues
+from gbhub.builders.audit.variants import LEAKFREE_RULES, leakfree_rules, leakfree_variant
 
 CLASSES = ("negative", "positive")
 REFS = {"negative": "GRCh38_ensembl100", "positive": "GRCh38_ensembl100"}
@@ -201,8 +201,8 @@ def test_leakfree_removes_exactly_the_planted_rows(world):
 
 def test_leakfree_variant_through_the_engine(world, tmp_path):
     """The variant's plan goes through `materialize` (the shared builder) and gives the expected sequences."""
-    from builders.build import materialize
-    from builders.genome import prepare
+    from gbhub.builders.build import materialize
+    from gbhub.builders.genome import prepare
 
     frame, sequences, genome, _ = world
     fasta = tmp_path / "planted.fa"

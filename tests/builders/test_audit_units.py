@@ -7,12 +7,12 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from builders.audit.common import AuditError, encoded_chunks, from_plan, reverse_complement
-from builders.audit.duplicates import sequence_codes, within_flags
-from builders.audit.overlap import best_overlap
-from builders.audit.shortcuts import flag, sequence_features
-from builders.audit.similarity import MinHashParams, canonical_kmers, estimate_jaccard, sketches
-from builders.audit.variants import chromsplit_splits
+from gbhub.builders.audit.common import AuditError, encoded_chunks, from_plan, reverse_complement
+from gbhub.builders.audit.duplicates import sequence_codes, within_flags
+from gbhub.builders.audit.overlap import best_overlap
+from gbhub.builders.audit.shortcuts import flag, sequence_features
+from gbhub.builders.audit.similarity import MinHashParams, canonical_kmers, estimate_jaccard, sketches
+from gbhub.builders.audit.variants import chromsplit_splits
 
 _RC = str.maketrans("ACGTN", "TGCAN")
 
@@ -30,7 +30,7 @@ def test_canonical_kmers_match_naive(k):
     rng = np.random.default_rng(k)
     seq = "".join(rng.choice(list("ACGT"), size=60)) + "N" + "".join(rng.choice(list("ACGT"), size=30))
     codes = np.frombuffer(seq.encode(), dtype=np.uint8)
-    from builders.audit.common import BASE_CODES
+    from gbhub.builders.audit.common import BASE_CODES
 
     kmers, valid = canonical_kmers(BASE_CODES[codes], k)
     assert len(kmers) == len(seq) - k + 1

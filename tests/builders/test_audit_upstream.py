@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from builders.audit.common import AuditError, from_plan
-from builders.audit.pipeline import audit_input
-from builders.audit.variants import chromsplit_splits, class_balance
-from builders.coordinates import read_table
-from builders.plan import upstream_plan
-from builders.registry import get_benchmark, upstream_benchmarks
+from gbhub.builders.audit.common import AuditError, from_plan
+from gbhub.builders.audit.pipeline import audit_input
+from gbhub.builders.audit.variants import chromsplit_splits, class_balance
+from gbhub.builders.coordinates import read_table
+from gbhub.builders.plan import upstream_plan
+from gbhub.builders.registry import get_benchmark, upstream_benchmarks
 
 # Measured once on the tables at the pinned commit (validation seed 42): (identical, overlapping) intervals
 # for test vs train ∪ validation, and for validation vs train.

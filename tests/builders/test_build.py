@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from builders import synthetic
-from builders.build import build_benchmark
-from builders.cli import main
-from builders.hub_layout import write_config
+from gbhub.builders import synthetic
+from gbhub.builders.build import build_benchmark
+from gbhub.builders.hub_layout import write_config
+from gbhub.cli import main
+from gbhub.hub_cards.dataset_card import write_dataset_card
 
 
 def digests(folder):
@@ -28,6 +29,7 @@ def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("hub")
     cache = tmp_path_factory.mktemp("cache")
     build_benchmark("synthetic", out, cache_dir=cache, progress=False)
+    write_dataset_card(out)  # the command layer's step after a build: makes the folder loadable by config
     return out, cache
 
 
@@ -69,7 +71,7 @@ def test_synthetic_sequences_follow_the_conventions(built):
 def test_same_inputs_give_byte_identical_parquet_also_with_num_proc(built, tmp_path):
     out, cache = built
     again = tmp_path / "again"
-    build_benchmark("synthetic", again, cache_dir=cache, progress=False, num_proc=2, write_card=False)
+    build_benchmark("synthetic", again, cache_dir=cache, progress=False, num_proc=2)
     assert digests(again) == digests(out)
 
 
@@ -77,6 +79,7 @@ def test_another_seed_changes_only_the_validation_split(built, tmp_path):
     out, cache = built
     other = tmp_path / "seed7"
     build_benchmark("synthetic", other, cache_dir=cache, seed=7, progress=False)
+    write_dataset_card(other)
     a = datasets.load_dataset(str(out), "synthetic")
     b = datasets.load_dataset(str(other), "synthetic")
     assert list(a["test"]["id"]) == list(b["test"]["id"])
@@ -86,7 +89,7 @@ def test_another_seed_changes_only_the_validation_split(built, tmp_path):
 def test_rebuilding_one_config_keeps_the_others_and_failures_leave_the_old_one(built, tmp_path, monkeypatch):
     _, cache = built
     out = tmp_path / "hub"
-    build_benchmark("synthetic", out, cache_dir=cache, progress=False, write_card=False)
+    build_benchmark("synthetic", out, cache_dir=cache, progress=False)
     files = {s: str(out / "synthetic" / f"{s}-*.parquet") for s in ("train", "validation", "test")}
     ds = datasets.load_dataset("parquet", data_files=files)
     write_config(out, "other_config", ds, {"config": "other_config"})
@@ -102,11 +105,11 @@ def test_rebuilding_one_config_keeps_the_others_and_failures_leave_the_old_one(b
 
     monkeypatch.setattr(datasets.Dataset, "to_parquet", failing)
     with pytest.raises(OSError, match="disk full"):
-        build_benchmark("synthetic", out, cache_dir=cache, progress=False, write_card=False)
+        build_benchmark("synthetic", out, cache_dir=cache, progress=False)
     monkeypatch.undo()
     assert digests(out) == before  # old config intact, nothing half-written
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
-    build_benchmark("synthetic", out, cache_dir=cache, progress=False, write_card=False)
+    build_benchmark("synthetic", out, cache_dir=cache, progress=False)
     assert digests(out) == before  # rebuilt identically, other config untouched
 
 
@@ -132,16 +135,16 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
 
 
 def test_console_script_runs(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "builders.cli", "list"], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "gbhub.cli", "list"], capture_output=True, text=True,
                             check=True)
     assert "human_ocr_ensembl" in result.stdout
 
 
 def test_a_plan_with_an_empty_split_is_refused_before_building(tmp_path):
-    from builders.build import materialize
-    from builders.errors import EmptySplitError
-    from builders.genome import prepare
-    from builders.plan import upstream_plan
+    from gbhub.builders.build import materialize
+    from gbhub.builders.errors import EmptySplitError
+    from gbhub.builders.genome import prepare
+    from gbhub.builders.plan import upstream_plan
 
     fasta = tmp_path / "g.fa"
     fasta.write_text(">chr1\n" + "ACGTTGCA" * 10 + "\n")
@@ -178,9 +181,9 @@ def test_cli_environment_and_argument_errors_are_one_line(tmp_path, capsys):
 
 
 def test_each_reference_index_is_read_once_per_split_not_once_per_chunk(built, tmp_path, monkeypatch):
-    import builders.builder as engine
-    from builders.build import prepare_inputs
-    from builders.plan import upstream_plan, write_plan
+    import gbhub.builders.builder as engine
+    from gbhub.builders.build import prepare_inputs
+    from gbhub.builders.plan import upstream_plan, write_plan
 
     _, cache = built
     inputs = prepare_inputs("synthetic", cache_dir=cache, progress=False)
@@ -204,7 +207,7 @@ def test_each_reference_index_is_read_once_per_split_not_once_per_chunk(built, t
 def test_parquet_row_groups_stay_at_the_stated_size(tmp_path):
     import pyarrow.parquet as pq
 
-    from builders.hub_layout import ROW_GROUP_ROWS
+    from gbhub.builders.hub_layout import ROW_GROUP_ROWS
 
     rows = 2 * ROW_GROUP_ROWS + 7
     ds = datasets.Dataset.from_dict({"sequence": ["ACGT"] * rows})
@@ -215,7 +218,7 @@ def test_parquet_row_groups_stay_at_the_stated_size(tmp_path):
 
 
 def test_cli_renders_the_card_once_after_all_builds(tmp_path, capsys, monkeypatch):
-    import hub_cards.dataset_card as dataset_card
+    import gbhub.hub_cards.dataset_card as dataset_card
 
     rendered = []
     real = dataset_card.write_dataset_card
@@ -232,7 +235,7 @@ def test_a_failed_swap_puts_the_previous_config_back(built, tmp_path, monkeypatc
 
     _, cache = built
     out = tmp_path / "hub"
-    build_benchmark("synthetic", out, cache_dir=cache, progress=False, write_card=False)
+    build_benchmark("synthetic", out, cache_dir=cache, progress=False)
     before = digests(out)
     real_replace = os.replace
 
@@ -241,9 +244,9 @@ def test_a_failed_swap_puts_the_previous_config_back(built, tmp_path, monkeypatc
             raise OSError("rename failed")
         return real_replace(src, dst)
 
-    monkeypatch.setattr("builders.hub_layout.os.replace", failing_replace)
+    monkeypatch.setattr("gbhub.builders.hub_layout.os.replace", failing_replace)
     with pytest.raises(OSError, match="rename failed"):
-        build_benchmark("synthetic", out, cache_dir=cache, progress=False, write_card=False)
+        build_benchmark("synthetic", out, cache_dir=cache, progress=False)
     monkeypatch.undo()
     assert digests(out) == before
     assert not [p for p in out.iterdir() if p.name.startswith(".")]

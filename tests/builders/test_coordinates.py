@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from builders.coordinates import fetch_table, pinned_checksums, read_table
-from builders.errors import ChecksumError, CoordinateTableError, DownloadError
+from gbhub.builders.coordinates import fetch_table, pinned_checksums, read_table
+from gbhub.builders.errors import ChecksumError, CoordinateTableError, DownloadError
 
 HEADER = "id,region,start,end,strand\n"
 

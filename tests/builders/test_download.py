@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from builders import download as dl
-from builders.errors import ChecksumError, DownloadError
+from gbhub.builders import download as dl
+from gbhub.builders.errors import ChecksumError, DownloadError
 
 PAYLOAD = random.Random(20230101).randbytes(300_000)
 PAYLOAD_SHA256 = hashlib.sha256(PAYLOAD).hexdigest()
@@ -181,14 +181,14 @@ def test_checksums_block_count_mismatch_raises(server, dest):
 
 def test_checksums_without_the_line_warns_and_succeeds(server, dest, caplog):
     server.files["/pub/CHECKSUMS"] = b"12345 7 other.fa.gz\n"
-    with caplog.at_level(logging.WARNING, logger="builders.download"):
+    with caplog.at_level(logging.WARNING, logger="gbhub.builders.download"):
         digest = dl.download(_url(server), dest, checksums_url=f"{server.base}/pub/CHECKSUMS", progress=False)
     assert digest == PAYLOAD_SHA256 and dest.exists()
     assert any("no line for" in r.getMessage() and NAME in r.getMessage() for r in caplog.records)
 
 
 def test_checksums_unreachable_warns_and_succeeds(server, dest, caplog):
-    with caplog.at_level(logging.WARNING, logger="builders.download"):
+    with caplog.at_level(logging.WARNING, logger="gbhub.builders.download"):
         dl.download(_url(server), dest, checksums_url=f"{server.base}/pub/MISSING", progress=False)
     assert dest.exists()
     assert any("could not fetch the checksum list" in r.getMessage() for r in caplog.records)

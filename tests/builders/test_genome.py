@@ -9,11 +9,11 @@ import random
 import numpy as np
 import pyfaidx
 import pytest
-
-from builders.assemblies import canonical_contig
-from builders.errors import CoordinateTableError, GenomeReferenceError
-from builders.genome import Genome, prepare
 from tests_helpers import fetch_one  # noqa: F401  (see tests/builders/tests_helpers.py)
+
+from gbhub.builders.assemblies import canonical_contig
+from gbhub.builders.errors import CoordinateTableError, GenomeReferenceError
+from gbhub.builders.genome import Genome, prepare
 
 
 def test_canonical_contig_spellings():
@@ -68,8 +68,8 @@ def test_iupac_codes_are_complemented(tmp_path):
 @pytest.mark.parametrize("window, max_rows", [(1 << 28, 1 << 18), (4096, 7)])
 def test_matches_pyfaidx_on_random_intervals(tmp_path, monkeypatch, window, max_rows):
     # small windows force many mappings and the reassembly of row order across them
-    monkeypatch.setattr("builders.genome._WINDOW", window)
-    monkeypatch.setattr("builders.genome._MAX_ROWS", max_rows)
+    monkeypatch.setattr("gbhub.builders.genome._WINDOW", window)
+    monkeypatch.setattr("gbhub.builders.genome._MAX_ROWS", max_rows)
     rng = np.random.default_rng(7)
     n1 = 3 * mmap.ALLOCATIONGRANULARITY + 17  # windows start at allocation-granularity offsets
     contigs = {f"chr{i}": "".join(rng.choice(list("ACGTN"), size=n)) for i, n in ((1, n1), (2, 3333))}
@@ -179,6 +179,6 @@ def test_an_error_inside_extraction_is_not_masked(tiny_fasta, tmp_path, monkeypa
         view = np.frombuffer(window, dtype=np.uint8)  # a live export of the mapping  # noqa: F841
         raise RuntimeError("disk error")
 
-    monkeypatch.setattr("builders.genome._extract", boom)
+    monkeypatch.setattr("gbhub.builders.genome._extract", boom)
     with pytest.raises(RuntimeError, match="disk error"):
         fetch_one(genome, "chr1", 0, 4)

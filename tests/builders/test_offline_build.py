@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from builders.assemblies import KNOWN_LENGTHS
-from builders.cli import main
+from gbhub.builders.assemblies import KNOWN_LENGTHS
+from gbhub.cli import main
 
 ENSEMBL_NAMES = {"2L": "2L", "2R": "2R", "3L": "3L", "3R": "3R", "4": "4", "X": "X", "Y": "Y",
                  "MT": "mitochondrion_genome"}

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from builders.coordinates import read_table
-from builders.genome import Genome, prepare
-from builders.references import REFERENCES
-from builders.registry import get_benchmark, upstream_benchmarks
+from gbhub.builders.coordinates import read_table
+from gbhub.builders.genome import Genome, prepare
+from gbhub.builders.references import REFERENCES
+from gbhub.builders.registry import get_benchmark, upstream_benchmarks
 
 WINDOW_START, WINDOW_END = 32_000_000, 32_300_000
 CHR22_LENGTH = 50_818_468  # GRCh38, so the assembly check passes
@@ -78,10 +78,10 @@ def test_real_window_config_round_trips_through_the_hub_layout(upstream, chr22, 
     """The window's human_ensembl_regulatory rows (3 classes) through plan -> builder -> Parquet -> card."""
     import datasets
 
-    from builders.build import materialize
-    from builders.hub_layout import write_config
-    from builders.plan import upstream_plan
-    from hub_cards.dataset_card import write_dataset_card
+    from gbhub.builders.build import materialize
+    from gbhub.builders.hub_layout import write_config
+    from gbhub.builders.plan import upstream_plan
+    from gbhub.hub_cards.dataset_card import write_dataset_card
 
     spec = get_benchmark("human_ensembl_regulatory")
     root = upstream / "genomic_benchmarks" / "datasets" / spec.name

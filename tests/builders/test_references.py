@@ -6,11 +6,11 @@ import gzip
 
 import numpy as np
 import pytest
-
-from builders.download import bsd_sum
-from builders.errors import ChecksumError, GenomeReferenceError
-from builders.references import REFERENCES, cached_fasta, resolve_reference
 from tests_helpers import fetch_one
+
+from gbhub.builders.download import bsd_sum
+from gbhub.builders.errors import ChecksumError, GenomeReferenceError
+from gbhub.builders.references import REFERENCES, cached_fasta, resolve_reference
 
 FLY = REFERENCES["BDGP6.28_ensembl100"]
 
@@ -52,8 +52,8 @@ def test_cached_download_is_not_hashed_again_on_every_build(mirror, tmp_path, mo
     def no_rehash(path, *args, **kwargs):
         raise AssertionError(f"{path} hashed again")
 
-    monkeypatch.setattr("builders.download.sha256_file", no_rehash)
-    monkeypatch.setattr("builders.references.sha256_file", no_rehash)
+    monkeypatch.setattr("gbhub.builders.download.sha256_file", no_rehash)
+    monkeypatch.setattr("gbhub.builders.references.sha256_file", no_rehash)
     again = resolve_reference(FLY, cache_dir=tmp_path / "cache", progress=False)
     assert again.sha256 == first.sha256 and again.source == "download"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from builders.coordinates import read_table
-from builders.references import REFERENCES, parse_reference_args
-from builders.errors import GenomeReferenceError, UnknownBenchmarkError
-from builders.registry import get_benchmark, registry, upstream_benchmarks
+from gbhub.builders.coordinates import read_table
+from gbhub.builders.errors import GenomeReferenceError, UnknownBenchmarkError
+from gbhub.builders.references import REFERENCES, parse_reference_args
+from gbhub.builders.registry import get_benchmark, registry, upstream_benchmarks
 
 NINE = [
     "demo_coding_vs_intergenomic_seqs", "demo_human_or_worm", "drosophila_enhancers_stark",

@@ -1,11 +1,11 @@
-"""hub_cards.model_card: YAML the Hub parses (model-index), body sections, generic input for any trainer."""
+"""gbhub.hub_cards.model_card: YAML the Hub parses (model-index), body sections, generic input for any trainer."""
 
 from __future__ import annotations
 
 import yaml
 from huggingface_hub import ModelCard
 
-from hub_cards.model_card import ModelCardInfo, PaperComparison, card_test_results, write_model_card
+from gbhub.hub_cards.model_card import ModelCardInfo, PaperComparison, card_test_results, write_model_card
 
 METRICS = {
     "train": {"accuracy": 0.91, "f1": 0.9, "mcc": 0.8, "auroc": 0.95, "auprc": 0.96, "loss": 0.2},

@@ -10,8 +10,8 @@ import pytest
 from huggingface_hub import CommitInfo, CommitOperationAdd, CommitOperationDelete
 from huggingface_hub import errors as hf_errors
 
-from hub_cards import commands
-from hub_cards.publish import NoTokenError, PushError, push_folder, scrub, stale_remote_files
+from gbhub.commands import cards as commands
+from gbhub.hub_cards.publish import NoTokenError, PushError, push_folder, scrub, stale_remote_files
 
 TOKEN = "hf_TestTokenAbcdefghijklmnop0123"
 
@@ -280,8 +280,8 @@ def test_real_client_permission_error_from_a_loopback_hub(folder, monkeypatch):
 
 
 def test_model_runs_leave_every_checkpoint_local_including_per_seed_ones():
-    from hub_cards.commands import MODEL_RUN_IGNORE
-    from hub_cards.publish import is_uploadable
+    from gbhub.commands.cards import MODEL_RUN_IGNORE
+    from gbhub.hub_cards.publish import is_uploadable
 
     for path in ("checkpoint-best/model.safetensors", "seed-2/checkpoint-last/optimizer.bin",
                  "runs/events.out", "seed-1/runs/x"):

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from hub_cards import stats as st
+from gbhub.hub_cards import stats as st
 
 
 def test_gc_fraction_ignores_n():
@@ -76,14 +76,14 @@ def test_config_stats_reads_every_shard(tmp_path):
     pq.write_table(pa.table({"label": [0, 1], "sequence": ["AC", "GGG"]}), cfg / "train-00000-of-00002.parquet")
     pq.write_table(pa.table({"label": [1], "sequence": ["GGGG"]}), cfg / "train-00001-of-00002.parquet")
     pq.write_table(pa.table({"label": [0], "sequence": ["A"]}), cfg / "test-00000-of-00001.parquet")
-    s = st.config_stats(cfg, ["a", "b"])
+    s = st.config_stats(tmp_path, "cfg", ["a", "b"])
     assert list(s.split_class_counts) == ["train", "test"]
     assert s.split_class_counts["train"] == {"a": 1, "b": 2}
     assert s.num_sequences == 4 and s.median_length == 2.5
 
 
 def test_length_bins_are_whole_bases_and_clip_far_outliers():
-    from hub_cards.plots import length_bins
+    from gbhub.hub_cards.plots import length_bins
 
     edges, clipped = length_bins({"a": np.array([100, 101, 102]), "b": np.array([103])})
     assert list(edges) == [99.5, 100.5, 101.5, 102.5, 103.5] and not clipped

@@ -1,4 +1,4 @@
-"""training.cnn: the paper's architecture, the logits loss, input checks, save/load through the Auto classes."""
+"""gbhub.training.cnn: the paper's architecture, the logits loss, input checks, save/load through the Auto classes."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import torch
 from torch import nn
 from transformers import AutoConfig, AutoModelForSequenceClassification
 
-from training import encoding
-from training.cnn import CNNConfig, CNNForSequenceClassification
+from gbhub.training import encoding
+from gbhub.training.cnn import CNNConfig, CNNForSequenceClassification
 
 
 def _model(num_labels=2, length=251, **kwargs):

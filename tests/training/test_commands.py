@@ -1,4 +1,4 @@
-"""training.commands: the `train` subcommands register without importing the training stack."""
+"""gbhub.commands.train: the `train` subcommands register without importing the training stack."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from builders.cli import build_parser
+from gbhub.cli import build_parser
 
 
 def test_building_the_parser_imports_no_transformers():
     """`gbhub list` builds every parser: the `train` leaves must not pull in transformers/torch until used."""
-    code = "import sys, builders.cli as c; c.build_parser(); print(sorted({'transformers', 'torch'} & set(sys.modules)))"
+    code = "import sys, gbhub.cli as c; c.build_parser(); print(sorted({'transformers', 'torch'} & set(sys.modules)))"
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

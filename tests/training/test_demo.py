@@ -7,7 +7,7 @@ import time
 
 from huggingface_hub import ModelCard
 
-from builders.cli import main
+from gbhub.cli import main
 
 
 def test_demo_builds_trains_evaluates_and_writes_cards(tmp_path, capsys, monkeypatch):

@@ -13,9 +13,9 @@ import yaml
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from training import dnabert_cli  # noqa: E402
-from training.dnabert import DNABertArguments, DNABertError, load_tokenizer, predict  # noqa: E402
-from training.kmer import dnabert_vocab  # noqa: E402
+from gbhub.training import dnabert_cli  # noqa: E402
+from gbhub.training.dnabert import DNABertArguments, DNABertError, load_tokenizer, predict  # noqa: E402
+from gbhub.training.kmer import dnabert_vocab  # noqa: E402
 
 CONFIG = "synthetic"
 MAX_LENGTH = 192  # 200 bp synthetic sequences -> 195 6-mers -> 2 windows of 190 k-mers (exercises windowing)
@@ -53,10 +53,12 @@ def single_thread():
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     """The synthetic benchmark (Hub layout, built offline) and the tiny checkpoint."""
-    from builders.build import build_benchmark
+    from gbhub.builders.build import build_benchmark
+    from gbhub.hub_cards.dataset_card import write_dataset_card
 
     root = tmp_path_factory.mktemp("dnabert")
     build_benchmark(CONFIG, root / "data", cache_dir=root / "cache", progress=False)
+    write_dataset_card(root / "data")
     save_tiny_dnabert(root / "tiny-dnabert")
     return root
 
@@ -119,7 +121,7 @@ def test_save_reload_predicts_identically(run, workspace):
 
 
 def test_card_parses_and_matches_metrics(run):
-    from hub_cards.model_card import CARD_METRICS, card_test_results
+    from gbhub.hub_cards.model_card import CARD_METRICS, card_test_results
 
     text = (run / "README.md").read_text()
     meta = yaml.safe_load(text.split("---\n")[1])
@@ -184,8 +186,8 @@ def test_tokenizer_built_offline_when_checkpoint_has_none(tmp_path, caplog):
 def test_equivalence_check_catches_a_lower_casing_tokenizer():
     from transformers import BertTokenizer
 
-    from training.dnabert import check_equivalence
-    from training.kmer import KmerTokenizer, build_dnabert_tokenizer
+    from gbhub.training.dnabert import check_equivalence
+    from gbhub.training.kmer import KmerTokenizer, build_dnabert_tokenizer
 
     check_equivalence(build_dnabert_tokenizer(3), KmerTokenizer.dnabert(3), max_length=64)
     with pytest.raises(DNABertError, match="differ on input_ids"):

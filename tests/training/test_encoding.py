@@ -1,4 +1,4 @@
-"""training.encoding: literal encodings, padding/cropping, reverse complement, one-hot, speed-critical paths."""
+"""gbhub.training.encoding: literal encodings, padding/cropping, reverse complement, one-hot, speed-critical paths."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from training import encoding as enc
+from gbhub.training import encoding as enc
 
 
 def test_encode_literal_ids_padding_and_case():

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from training.kmer import (
+from gbhub.training.kmer import (
     KmerTokenizationError,
     KmerTokenizer,
     build_dnabert_tokenizer,

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 import torch
 
-from builders.cli import main
-from hub_cards.model_card import card_test_results
-from training.data import SPLITS, write_hub_folder
+from gbhub.builders.hub_layout import SPLITS, write_hub_folder
+from gbhub.cli import main
+from gbhub.hub_cards.model_card import card_test_results
 
 FAST = ["--no-progress"]  # CPU runs use one intra-op thread by default
 METRICS = ("accuracy", "f1", "mcc", "auroc", "auprc", "loss")
@@ -23,10 +23,12 @@ METRICS = ("accuracy", "f1", "mcc", "auroc", "auprc", "loss")
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory) -> Path:
     """The built-in `synthetic` benchmark built into a Hub-layout folder (offline)."""
-    from builders.build import build_benchmark
+    from gbhub.builders.build import build_benchmark
+    from gbhub.hub_cards.dataset_card import write_dataset_card
 
     root = tmp_path_factory.mktemp("synthetic")
     build_benchmark("synthetic", root / "data", cache_dir=root / "cache", progress=False)
+    write_dataset_card(root / "data")
     return root / "data"
 
 
@@ -73,7 +75,7 @@ def test_synthetic_is_learned_and_run_folder_is_complete(synthetic, tmp_path):
     # from_pretrained round trip: the saved model predicts what the run wrote
     from transformers import AutoModelForSequenceClassification
 
-    import training.cnn  # noqa: F401  (registers the Auto classes)
+    import gbhub.training.cnn  # noqa: F401  (registers the Auto classes)
 
     model = AutoModelForSequenceClassification.from_pretrained(run).eval()
     test_ds = datasets.load_dataset(str(synthetic), "synthetic", split="test")
@@ -144,7 +146,7 @@ def test_two_processes_through_torchrun_unchanged(synthetic, tmp_path):
 
     run = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "builders.cli", "train", "cnn", "--dataset", str(synthetic), "--config", "synthetic",
+           "-m", "gbhub.cli", "train", "cnn", "--dataset", str(synthetic), "--config", "synthetic",
            "--out", str(run), *FAST, "--epochs", "1", "--max-train-samples", "512"]
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
@@ -206,7 +208,7 @@ def test_too_long_sequences_are_cropped_with_warning_or_refused(tmp_path, capsys
     assert "1 of 64 sequences of split 'test' are longer than the input length 80 (longest 100 bp)" in err
     assert "raise --max-length to at least 100" in err
 
-    with caplog.at_level(logging.WARNING, logger="training.data"):
+    with caplog.at_level(logging.WARNING, logger="gbhub.training.data"):
         assert main([*base, "--out", str(tmp_path / "crop"), "--max-length", "80"]) == 0
     assert "1 of 64 sequences of split 'test' are longer" in caplog.text
     record = _metrics(tmp_path / "crop")
@@ -250,7 +252,7 @@ def test_bad_hyperparameters_are_one_line_errors(tmp_path, capsys, flag, value, 
 
 
 def test_seed_selection_counts_zero_as_a_value():
-    from training.cnn_cli import select_seed
+    from gbhub.training.cnn_cli import select_seed
 
     runs = [{"seed": s, "metrics": {"validation": {"mcc": m, "loss": loss}}}
             for s, m, loss in ((1, -0.2, 0.1), (2, 0.0, 0.0), (3, None, None))]

@@ -14,7 +14,7 @@ from sklearn.metrics import (
 )
 from sklearn.preprocessing import label_binarize
 
-from training.metrics_util import METRIC_PATH, compute_metrics, summarize_runs
+from gbhub.training.metrics_util import METRIC_PATH, compute_metrics, summarize_runs
 
 
 @pytest.fixture(scope="module")

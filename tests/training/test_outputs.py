@@ -1,4 +1,4 @@
-"""training.outputs: atomic run-folder writes, strict JSON, card dataset ids."""
+"""gbhub.training.outputs: atomic run-folder writes, strict JSON, card dataset ids."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from training.outputs import atomic_path, better, card_dataset_id, json_safe, write_json
+from gbhub.builders.hub_layout import atomic_path
+from gbhub.training.outputs import better, card_dataset_id, json_safe, write_json
 
 
 def test_atomic_path_keeps_the_old_file_when_the_write_fails(tmp_path):

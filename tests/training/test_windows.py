@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.kmer import KmerTokenizer, build_dnabert_tokenizer, kmer_string
-from training.windows import (
+from gbhub.training.kmer import KmerTokenizer, build_dnabert_tokenizer, kmer_string
+from gbhub.training.windows import (
     WindowingError,
     aggregate_logits,
     count_windows,

@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 
-from builders.plan import DEFAULT_SEED, VALIDATION_FRACTION
-from builders.references import REFERENCES, cached_fasta, parse_reference_args
-from builders.registry import get_benchmark, registry, upstream_benchmarks
+from gbhub.builders.hub_layout import DEFAULT_SEED, VALIDATION_FRACTION
+from gbhub.builders.references import REFERENCES, cached_fasta, parse_reference_args
+from gbhub.builders.registry import get_benchmark, registry, upstream_benchmarks
 
 
 def register(subparsers) -> None:
@@ -141,8 +141,8 @@ def cmd_references(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from builders.build import build_benchmark
-    from hub_cards.dataset_card import write_dataset_card
+    from gbhub.builders.build import build_benchmark
+    from gbhub.hub_cards.dataset_card import write_dataset_card
 
     names = selected_names(args)
     references = parse_reference_args(args.reference)
@@ -152,7 +152,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             target = build_benchmark(
                 name, args.out, coordinates_dir=args.coordinates, references=references,
                 cache_dir=args.cache_dir, seed=args.seed, num_proc=args.num_proc,
-                progress=not args.no_progress, write_card=False,
+                progress=not args.no_progress,
             )
             built += 1
             print(f"built {name} -> {target}")

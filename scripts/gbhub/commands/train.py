@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import importlib.util
 
+from gbhub.builders.hub_layout import DEFAULT_SEED
+
 
 def _train_extra_missing() -> list[str]:
     return [m for m in ("torch", "transformers", "accelerate", "evaluate", "sklearn") if importlib.util.find_spec(m) is None]
@@ -53,7 +55,7 @@ def register(subparsers) -> None:
         demo.set_defaults(func=lambda args: _missing_extra(missing))
         return
     train_subparsers = train.add_subparsers(dest="model", metavar="MODEL", required=True, parser_class=DeferredParser)
-    from training import cnn_cli, dnabert_cli
+    from gbhub.training import cnn_cli, dnabert_cli
 
     cnn_cli.register(train_subparsers)
     dnabert_cli.register(train_subparsers)
@@ -65,13 +67,13 @@ def register(subparsers) -> None:
     )
     demo.add_argument("--out", default="gbhub-demo", help="folder for the dataset and the run")
     demo.add_argument("--epochs", type=int, default=10, help="training epochs (the paper protocol's 10)")
-    demo.add_argument("--seed", type=int, default=42, help="random seed")
+    demo.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed")
     demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
     demo.set_defaults(func=_demo)
 
 
 def _missing_extra(missing: list[str]) -> int:
-    from builders.errors import GBHubError
+    from gbhub.builders.errors import GBHubError
 
     raise GBHubError(
         f"training needs {', '.join(missing)}, which are not installed: "
@@ -84,7 +86,7 @@ def _demo(args) -> int:
     return 0
 
 
-def run_demo(out: str, *, epochs: int = 10, seed: int = 42, progress: bool = True) -> dict:
+def run_demo(out: str, *, epochs: int = 10, seed: int = DEFAULT_SEED, progress: bool = True) -> dict:
     """Build `synthetic` into `OUT/data`, train the CNN into `OUT/cnn`, print where everything is.
 
     Returns:
@@ -93,13 +95,15 @@ def run_demo(out: str, *, epochs: int = 10, seed: int = 42, progress: bool = Tru
     import time
     from pathlib import Path
 
-    from builders.build import build_benchmark
-    from training import cnn_cli
+    from gbhub.builders.build import build_benchmark
+    from gbhub.hub_cards.dataset_card import write_dataset_card
+    from gbhub.training import cnn_cli
 
     started = time.perf_counter()
     out_dir = Path(out)
     data_dir = out_dir / "data"
     build_benchmark("synthetic", data_dir, seed=seed, progress=progress)
+    write_dataset_card(data_dir)
     built = time.perf_counter() - started
     record = cnn_cli.run(
         cnn_cli.DataArguments(dataset=str(data_dir), config="synthetic", out=str(out_dir / "cnn")),

@@ -7,9 +7,9 @@ import functools
 import json
 import sys
 
-from builders.audit.pipeline import PARTS
-from builders.audit.similarity import MinHashParams
-from builders.commands import add_build_options, selected_names
+from gbhub.builders.audit.pipeline import PARTS
+from gbhub.builders.audit.similarity import MinHashParams
+from gbhub.commands.data import add_build_options, selected_names
 
 
 def register(subparsers) -> None:
@@ -37,11 +37,11 @@ def register(subparsers) -> None:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from builders.audit.pipeline import audit_config
-    from builders.audit.variants import build_variants
-    from builders.build import build_benchmark
-    from builders.hub_layout import configs_in
-    from builders.references import parse_reference_args
+    from gbhub.builders.audit.pipeline import audit_config
+    from gbhub.builders.audit.variants import build_variants
+    from gbhub.builders.build import build_benchmark
+    from gbhub.builders.hub_layout import configs_in
+    from gbhub.builders.references import parse_reference_args
 
     names = selected_names(args)
     if args.no_progress:
@@ -56,7 +56,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     say = functools.partial(print, file=sys.stderr if args.json else sys.stdout)  # --json: stdout is the JSON
     for name in names:
         if name not in configs_in(args.out):
-            build_benchmark(name, args.out, seed=args.seed, num_proc=args.num_proc, write_card=False, **options)
+            build_benchmark(name, args.out, seed=args.seed, num_proc=args.num_proc, **options)
             say(f"built {name} -> {args.out}/{name}")
         extra = {}
         configs = [name]
@@ -69,7 +69,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
                                         extra=extra if config == name else None)
             reports[config] = report
             say(f"audited {config} -> {path}: {summary(report)}")
-    from hub_cards.dataset_card import write_dataset_card
+    from gbhub.hub_cards.dataset_card import write_dataset_card
 
     card = write_dataset_card(args.out)
     say(f"card -> {card}")

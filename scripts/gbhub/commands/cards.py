@@ -44,7 +44,7 @@ def _add_push_arguments(parser: argparse.ArgumentParser, metavar: str, help_text
 
 def run_card(args: argparse.Namespace) -> int:
     """`gbhub card DIR`: re-render the card and print its path."""
-    from hub_cards.dataset_card import write_dataset_card
+    from gbhub.hub_cards.dataset_card import write_dataset_card
 
     print(write_dataset_card(args.dir, repo_id=args.repo_id))
     return 0
@@ -52,7 +52,7 @@ def run_card(args: argparse.Namespace) -> int:
 
 def run_push(args: argparse.Namespace, api=None) -> int:
     """`gbhub push DIR --repo-id ORG/NAME`: render the card for the repo, then upload DIR in one commit."""
-    from hub_cards.dataset_card import write_dataset_card
+    from gbhub.hub_cards.dataset_card import write_dataset_card
 
     if (Path(args.dir) / "provenance").is_dir():
         write_dataset_card(args.dir, repo_id=args.repo_id)
@@ -65,7 +65,7 @@ def run_push_model(args: argparse.Namespace, api=None) -> int:
 
 
 def _push(args: argparse.Namespace, repo_type: str, ignore: tuple[str, ...], api) -> int:
-    from hub_cards.publish import format_operations, push_folder
+    from gbhub.hub_cards.publish import format_operations, push_folder
 
     result = push_folder(args.dir, args.repo_id, repo_type=repo_type, private=args.private,
                          revision=args.revision, dry_run=args.dry_run, api=api, ignore_patterns=ignore)

@@ -1,0 +1,88 @@
+"""The house: one installed namespace (`gbhub`), every package listed, imports pointing one way only."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Installed package -> repository folder (pyproject's package-dir), and the floor of each: a package
+# may import its own floor and the floors below it, never one above (commands -> training -> hub_cards
+# -> builders).
+FOLDERS = {"gbhub": "scripts/gbhub", "gbhub.builders": "builders", "gbhub.hub_cards": "hub_cards",
+           "gbhub.training": "training"}
+FLOORS = {"gbhub.builders": 0, "gbhub.hub_cards": 1, "gbhub.training": 2, "gbhub.commands": 3, "gbhub.cli": 3}
+
+
+def _pyproject() -> dict:
+    tomllib = pytest.importorskip("tomllib")
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _floor(module: str) -> int | None:
+    for prefix, floor in FLOORS.items():
+        if module == prefix or module.startswith(prefix + "."):
+            return floor
+    return None
+
+
+def _modules():
+    """`(installed module name, path)` of every source file of the package."""
+    for package, folder in FOLDERS.items():
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            rel = path.relative_to(ROOT / folder).with_suffix("")
+            parts = [p for p in rel.parts if p != "__init__"]
+            if package == "gbhub" and parts[:1] in (["builders"], ["hub_cards"], ["training"]):
+                continue
+            yield ".".join([package, *parts]), path
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """Every imported module name of a file, at any depth (function-level imports included)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append((node.lineno, node.module))
+            names += [(node.lineno, f"{node.module}.{a.name}") for a in node.names]
+    return names
+
+
+def test_every_package_folder_is_installed_under_gbhub():
+    config = _pyproject()["tool"]["setuptools"]
+    assert config["package-dir"] == FOLDERS
+    listed = set(config["packages"])
+    found = set()
+    for package, folder in FOLDERS.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT / folder).parts
+            found.add(".".join([package, *rel]))
+    assert found == listed, f"pyproject lists {sorted(listed)}, the tree has {sorted(found)}"
+    assert _pyproject()["project"]["scripts"] == {"gbhub": "gbhub.cli:main"}
+
+
+def test_imports_point_down_only_and_use_the_namespace():
+    wrong = []
+    for module, path in _modules():
+        here = _floor(module)
+        for line, name in _imports(path):
+            top = name.split(".")[0]
+            if top in ("builders", "hub_cards", "training"):
+                wrong.append(f"{path.relative_to(ROOT)}:{line} imports {name}: use gbhub.{name}")
+            there = _floor(name)
+            if here is not None and there is not None and there > here:
+                wrong.append(f"{path.relative_to(ROOT)}:{line} imports {name} (a floor above {module})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_version_and_module_entry_point():
+    from gbhub import __version__
+
+    out = subprocess.run([sys.executable, "-m", "gbhub", "--version"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == f"gbhub {__version__}"
