@@ -41,6 +41,39 @@ def compute_metrics(probs: np.ndarray, labels: np.ndarray, num_labels: int | Non
     return result
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of `(n, classes)` logits, in float64."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+#: Whether a larger value of a metric is better, per task (`loss` is minimised everywhere).
+GREATER_IS_BETTER = {
+    "loss": False, "accuracy": True, "f1": True, "mcc": True, "auroc": True, "auprc": True,
+    "r2": True, "pearson": True, "spearman": True, "mse": False, "mae": False,
+}
+
+
+def score(task_kind: str, outputs: np.ndarray, targets: np.ndarray, num_labels: int) -> tuple[dict, np.ndarray]:
+    """Metrics of per-sequence model outputs, and the predictions they stand for.
+
+    Args:
+        task_kind: `classification` (outputs are logits) or `regression` (outputs are values).
+        outputs: `(n, k)` per-sequence outputs.
+        targets: `(n,)` class ids, or `(n[, k])` float targets.
+        num_labels: classes (classification) or targets (regression).
+
+    Returns:
+        `(metrics, predictions)`: class probabilities `(n, classes)` or predicted values `(n, k)`.
+    """
+    if task_kind == "classification":
+        probs = softmax(outputs)
+        return compute_metrics(probs, targets, num_labels), probs
+    raise ValueError(f"no metrics for task {task_kind!r} yet: regression scoring is not implemented")
+
+
 def summarize_runs(runs: Sequence[Mapping[str, Mapping[str, float | None]]]) -> dict:
     """Mean and sample standard deviation of every metric of every split over several runs (seeds).
 

@@ -48,7 +48,10 @@ def configure_logging(verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `gbhub` with `argv` (default: `sys.argv[1:]`) and return the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit:  # --help, --version, or a usage error argparse has printed
+        return int(exit.code or 0)
     configure_logging(args.verbose)
     try:
         return int(args.func(args) or 0)
