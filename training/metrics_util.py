@@ -9,17 +9,19 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-#: The local `evaluate` module (a folder holding `genomic_classification.py`); loads offline.
+#: The local `evaluate` modules (folders holding `<name>.py`); they load offline, by path.
 METRIC_PATH = Path(__file__).resolve().parent / "metrics" / "genomic_classification"
+REGRESSION_METRIC_PATH = Path(__file__).resolve().parent / "metrics" / "genomic_regression"
 METRIC_NAMES = ("accuracy", "f1", "mcc", "auroc", "auprc")
+REGRESSION_METRIC_NAMES = ("r2", "pearson", "spearman", "mse", "mae")
 
 
-@functools.lru_cache(maxsize=1)
-def load_metric():
-    """The `genomic_classification` metric, loaded by path through `evaluate.load` (no network)."""
+@functools.lru_cache(maxsize=2)
+def load_metric(task_kind: str = "classification"):
+    """The project's `evaluate` metric of a task kind, loaded by path through `evaluate.load` (no network)."""
     import evaluate
 
-    return evaluate.load(str(METRIC_PATH))
+    return evaluate.load(str(METRIC_PATH if task_kind == "classification" else REGRESSION_METRIC_PATH))
 
 
 def compute_metrics(probs: np.ndarray, labels: np.ndarray, num_labels: int | None = None) -> dict[str, float]:
@@ -71,7 +73,12 @@ def score(task_kind: str, outputs: np.ndarray, targets: np.ndarray, num_labels: 
     if task_kind == "classification":
         probs = softmax(outputs)
         return compute_metrics(probs, targets, num_labels), probs
-    raise ValueError(f"no metrics for task {task_kind!r} yet: regression scoring is not implemented")
+    values = np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)
+    truth = np.asarray(targets, dtype=np.float64).reshape(len(values), -1)
+    metrics = load_metric("regression").compute(predictions=values.squeeze(1) if values.shape[1] == 1 else values,
+                                                references=truth.squeeze(1) if truth.shape[1] == 1 else truth)
+    metrics["loss"] = float(np.mean((values - truth) ** 2))  # the MSE the models minimise
+    return metrics, values
 
 
 def summarize_runs(runs: Sequence[Mapping[str, Mapping[str, float | None]]]) -> dict:
