@@ -269,6 +269,8 @@ class DNATokenizer:
         """Ragged token ids of `sequences`, no special tokens (what windows are cut from)."""
         if self.kmer is not None:
             return self.kmer.kmer_ids(sequences)
+        # Whole sequences are tokenized on purpose (windows are cut afterwards): silence "longer than the maximum".
+        getattr(self.tokenizer, "deprecation_warnings", {})["sequence-length-is-longer-than-the-specified-maximum"] = True
         ids = self.tokenizer([s.upper() for s in sequences], add_special_tokens=False, truncation=False,
                              return_attention_mask=False, return_token_type_ids=False)["input_ids"]
         counts = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))

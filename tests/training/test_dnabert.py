@@ -13,6 +13,8 @@ import yaml
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+from tiny_checkpoints import save_tiny_dnabert  # noqa: E402  (tests/training/tiny_checkpoints.py)
+
 from gbhub.cli import main  # noqa: E402
 from gbhub.training.kmer import KmerTokenizationError, dnabert_vocab  # noqa: E402
 from gbhub.training.recipes.lm import predict  # noqa: E402
@@ -21,25 +23,6 @@ from gbhub.training.tokenizers import DNATokenizer, check_equivalence, load_kmer
 CONFIG = "synthetic"
 MAX_TOKENS = 192  # 200 bp synthetic sequences -> 195 6-mers -> 2 windows of 190 k-mers (exercises windowing)
 BASE_ID = "test-org/tiny-dnabert-6"
-
-
-def save_tiny_dnabert(folder: Path, *, tokenizer_files: bool = True) -> Path:
-    """A tiny random BertForSequenceClassification with the DNABERT-6 vocabulary, laid out like
-    `zhihan1996/DNA_bert_6` (config + weights + `vocab.txt` + `tokenizer_config.json`)."""
-    from transformers import BertConfig, BertForSequenceClassification
-
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=4101, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-        max_position_embeddings=512,
-    )
-    BertForSequenceClassification(config).save_pretrained(folder)
-    if tokenizer_files:
-        (folder / "vocab.txt").write_text("\n".join(dnabert_vocab(6)) + "\n", encoding="utf-8")
-        # no `do_lower_case` key, as in old checkpoints: BertTokenizer would default to lower-casing every
-        # k-mer into [UNK]; load_tokenizer must force do_lower_case=False
-        (folder / "tokenizer_config.json").write_text(json.dumps({"max_len": 512}), encoding="utf-8")
-    return folder
 
 
 @pytest.fixture(scope="module")
