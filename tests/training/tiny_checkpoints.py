@@ -143,10 +143,11 @@ MOTIF = "TGACTCATGCGTAGCA"
 
 
 def write_tiny_dataset(folder: Path, config: str = "tiny", sizes: tuple[int, int, int] = (48, 16, 32),
-                       lengths: tuple[int, int] = (40, 160), seed: int = 0) -> Path:
+                       lengths: tuple[int, int] = (40, 160), seed: int = 0, card: bool = False) -> Path:
     """A Hub-layout folder (`load_dataset(folder, config)`) of random DNA, `positive` rows carrying `MOTIF`.
 
-    Lengths vary in `lengths` (bp), so small `--max-tokens` exercise windows; a few `N` and lower-case bases.
+    Lengths vary in `lengths` (bp), so small `--max-tokens` exercise windows; a few rows hold an `N`. With
+    `card`, a provenance record is written and the dataset card rendered, as `gbhub build` would.
     """
     from gbhub.builders.hub_layout import write_hub_folder
 
@@ -166,4 +167,15 @@ def write_tiny_dataset(folder: Path, config: str = "tiny", sizes: tuple[int, int
             labels.append(label)
         splits[split] = {"sequence": seqs, "label": labels}
     write_hub_folder(folder, config, splits, ["negative", "positive"])
+    if card:
+        from gbhub.builders.citations import GENOMIC_BENCHMARKS_HUB
+        from gbhub.builders.hub_layout import provenance_path, write_json_atomic
+        from gbhub.hub_cards.dataset_card import write_dataset_card
+
+        write_json_atomic(provenance_path(folder, config), {
+            "config": config, "pretty_name": "Tiny planted-motif test set", "classes": ["negative", "positive"],
+            "description": f"Random DNA; `positive` rows carry `{MOTIF}`.", "citations": [GENOMIC_BENCHMARKS_HUB],
+            "license": "apache-2.0", "class_references": {}, "references": {}, "upstream": None, "parent": None,
+            "splits": {s: {"num_examples": n} for s, n in zip(("train", "validation", "test"), sizes)}})
+        write_dataset_card(folder)
     return folder
