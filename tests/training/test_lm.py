@@ -214,6 +214,10 @@ def test_remote_code_runs_only_with_the_flag(workspace, tmp_path, capsys):
     config = load_model_config(str(folder), trust_remote_code=True)
     model = load_model(str(folder), ["negative", "positive"], trust_remote_code=True)
     assert config.model_type == "remote-bert" and type(model).__name__ == "RemoteBertForSequenceClassification"
+    assert main(args + ["--trust-remote-code"]) == 0  # given explicitly: the run trains and its card says so
+    card = (tmp_path / "run" / "README.md").read_text()
+    assert card.split("## Usage")[1].count("trust_remote_code=True") == 2 and "**Remote code.**" in card
+    assert (tmp_path / "run" / "modeling_remote.py").is_file()  # the code travels with the saved model
 
 
 def test_bad_inputs_fail_with_one_line(workspace, tmp_path, capsys):
@@ -229,7 +233,21 @@ def test_bad_inputs_fail_with_one_line(workspace, tmp_path, capsys):
     assert "longer than one window of 32 tokens" in err("--long-sequences", "error")
     assert "the tokenizer has 4101 tokens but" in err("--tokenization", "kmer")  # DNABERT-6 vocabulary built
     assert "--kmer applies to k-mer tokenization" in err("--kmer", "6", "--tokenization", "native")
+    assert "is not a DNABERT k-mer vocabulary (it reads the raw sequence): drop --kmer" in err("--kmer", "6")
     assert "--window-stride-tokens 40 is larger than a window's 32 tokens" in err("--window-stride-tokens", "40")
     no_model = ["train", "lm", "--dataset", str(workspace / "data"), "--config", CONFIG, "--out", str(tmp_path / "y")]
     assert main(no_model) == 2 and "missing --model" in capsys.readouterr().err
     assert not (tmp_path / "x" / "metrics.json").exists()
+
+
+def test_help_example_of_every_recipe_gives_its_required_flags():
+    import dataclasses
+
+    from gbhub.training.args import flag
+    from gbhub.training.recipes import RECIPES
+
+    train = build_parser()._subparsers._group_actions[0].choices["train"]._subparsers._group_actions[0].choices
+    for name, recipe in RECIPES.items():
+        example = train[name].epilog.split(f"gbhub train {name}", 1)[1]
+        required = [flag(f.name) for f in dataclasses.fields(recipe.arguments) if f.metadata.get("required")]
+        assert all(f"{r} " in example for r in ["--dataset", "--config", "--out", *required]), (name, example)

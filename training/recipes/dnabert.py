@@ -65,6 +65,7 @@ class DNABertRecipe(LanguageModelRecipe):
                 "weight_decay": 0.01}
     protocols = {"notebook": {"selection_metric": "accuracy"}}
     title = "DNABERT"
+    example_flags = " \\\n      --model PATH/TO/DNABERT  # default: zhihan1996/DNA_bert_6 (online)"
     _stride_flag = "--window-stride-bp"
 
     def spec(self, args: DNABertArguments) -> InputSpec:

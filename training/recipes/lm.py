@@ -124,6 +124,7 @@ class LanguageModelRecipe(Recipe):
     protocols = {"default": {}}
     tasks = ("classification",)
     score_train = False
+    example_flags = " \\\n      --model PATH/TO/CHECKPOINT"
 
     # -------------------------------------------------------------------------------------- input
     def spec(self, args) -> InputSpec:
@@ -152,6 +153,9 @@ class LanguageModelRecipe(Recipe):
         positions = model_positions(config)
         tokenizer = DNATokenizer.from_pretrained(spec.tokenizer, tokenization=spec.tokenization, kmer=spec.kmer,
                                                  max_length=spec.max_tokens, trust_remote_code=spec.trust_remote_code)
+        if spec.kmer is not None and tokenizer.kind == "native":
+            raise ArgumentError(f"--kmer {spec.kmer} was given but the tokenizer of {spec.tokenizer} is not a DNABERT "
+                                "k-mer vocabulary (it reads the raw sequence): drop --kmer")
         known = [x for x in (positions, tokenizer.max_length) if x]
         max_tokens = spec.max_tokens or (min(known) if known else None)
         if max_tokens is None:
