@@ -264,7 +264,7 @@ def _usage(entry: ConfigEntry, repo: str) -> str:
     return ("## Usage\n\n"
             "Every config loads with plain `datasets` (Parquet, no loading script); `label` carries the class "
             f"names, so `id2label` comes from the data. `load_dataset(\"{repo}\")` without a config name loads "
-            f"`{entry.name}`, the default: " + DEFAULT_NOTE + "\n\n"
+            f"`{entry.name}`, the default: " + _default_note(entry.name) + "\n\n"
             "Fine-tuning a DNA language model with the `Trainer`, with the project's DNA tokenizer and metrics "
             "(`pip install \"genomic-benchmarks-hub[train]\"`):\n\n"
             f"```python\n{code}```\n\n"
@@ -278,9 +278,17 @@ def _usage(entry: ConfigEntry, repo: str) -> str:
             "probabilities: it applies the softmax to the `Trainer`'s logits.")
 
 
-DEFAULT_NOTE = ("a real human benchmark of fixed-length 251 bp sequences with two nearly balanced classes, short "
-                "enough for every model here (DNABERT-6 included) in one input; a folder without it defaults to "
-                "its first config by name.")
+DEFAULT_REASON = ("fixed-length 251 bp human sequences in two nearly balanced classes, one input of every model "
+                  "here (DNABERT-6 included)")
+
+
+def _default_note(name: str) -> str:
+    """Why `name` is the default config (what the card says under *Usage*)."""
+    preferred = PREFERRED_DEFAULT_CONFIGS[0]
+    if name == preferred:
+        return f"{DEFAULT_REASON}."
+    return (f"the first non-variant config by name, as this repository has no `{preferred}` (the default when it "
+            f"is built: {DEFAULT_REASON}).")
 
 TRAINER_SNIPPET = '''from datasets import load_dataset
 from transformers import (AutoModelForSequenceClassification, DataCollatorWithPadding, Trainer,

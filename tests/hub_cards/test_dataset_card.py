@@ -348,7 +348,8 @@ def test_default_config_is_chosen_deliberately(tmp_path, monkeypatch):
     card = DatasetCard.load(write_dataset_card(root))
     assert [c["config_name"] for c in card.data.to_dict()["configs"] if c.get("default")] == ["toy_three"]
     assert 'load_dataset("<org>/genomic-benchmarks", "toy_three")' in card.text.split("## Splits")[0]
-    assert "`toy_three`, the default" in card.text
+    assert "`toy_three`, the default: the first non-variant config by name, as this repository has no " \
+           "`human_nontata_promoters`" in card.text
     ds = datasets.load_dataset(str(root), split="test")  # no config name: the default
     assert ds.features["label"].names == ["enhancer", "ocr", "promoter"]
     monkeypatch.setattr(dataset_card, "PREFERRED_DEFAULT_CONFIGS", ("human_nontata_promoters", "toy_binary"))
@@ -357,6 +358,7 @@ def test_default_config_is_chosen_deliberately(tmp_path, monkeypatch):
     data = DatasetCard.load(write_dataset_card(root)).data.to_dict()
     assert [c["config_name"] for c in data["configs"] if c.get("default")] == ["toy_binary"]
     assert dataset_card.PREFERRED_DEFAULT_CONFIGS[0] == "human_nontata_promoters"
+    assert dataset_card._default_note("human_nontata_promoters").startswith("fixed-length 251 bp human sequences")
 
 
 def test_title_and_pretty_name_agree(tmp_path, hub_dir):
