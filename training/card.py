@@ -46,7 +46,8 @@ def hyperparameter_table(record: Mapping[str, Any]) -> dict[str, Any]:
         "optimizer steps": record["global_step"],
         "batch size (per process)": hp["batch_size"],
         "gradient accumulation": hp["gradient_accumulation_steps"],
-        "optimizer": f"{record['optimizer']} (lr {hp['lr']}, weight decay {hp['weight_decay']})",
+        "optimizer": record["optimizer"],  # e.g. "AdamW (Trainer default)": no second parenthesis after it
+        "learning rate, weight decay": f"{hp['lr']}, {hp['weight_decay']}",
         "schedule": f"{hp['lr_scheduler']}" + (f", warm-up ratio {hp['warmup_ratio']}" if hp["warmup_ratio"] else ""),
         "checkpoint selection": f"best validation {hp['selection_metric']}"
                                 + (f" (epoch {best})" if best is not None else ""),

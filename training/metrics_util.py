@@ -110,3 +110,26 @@ def format_mean_std(entry: Mapping[str, float], scale: float = 100.0, digits: in
     if math.isnan(mean):
         return "n/a"
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def trainer_compute_metrics(eval_pred) -> dict[str, float]:
+    """`Trainer(compute_metrics=trainer_compute_metrics)`: the project's metrics of a classifier's logits.
+
+    The `genomic_classification` `evaluate` module (`METRIC_PATH`, loaded by path, offline) expects class
+    *probabilities* `(n, num_labels)` (AUROC and AUPRC need them; class ids give accuracy, F1 and MCC only);
+    the `Trainer` hands over logits, so they go through a softmax here. Rows are scored as they come: for
+    sequences split into windows, aggregate per sequence first (`gbhub train` does).
+
+    Args:
+        eval_pred: the `Trainer`'s `EvalPrediction` (`predictions`: logits `(n, num_labels)`, or a tuple whose
+            first item they are; `label_ids`: `(n,)` class ids).
+
+    Returns:
+        `accuracy`, `f1` (binary for two classes, macro otherwise), `mcc`, `auroc`, `auprc` (left out when
+        undefined, e.g. a single class in the references). The `Trainer` logs them as `eval_<name>`.
+    """
+    logits = eval_pred.predictions[0] if isinstance(eval_pred.predictions, tuple) else eval_pred.predictions
+    probs = softmax(np.asarray(logits))
+    labels = np.asarray(eval_pred.label_ids, dtype=np.int64)
+    result = load_metric().compute(predictions=probs, references=labels, num_labels=probs.shape[1])
+    return {k: float(v) for k, v in result.items() if v is not None}

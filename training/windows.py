@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 
 from gbhub.builders.errors import GBHubError
-from gbhub.training.kmer import KmerTokenizer, iter_chunks
+from gbhub.training.kmer import KmerIds, iter_chunks
 
-#: How a sequence longer than the model's positions is handled (`--long-seq`).
+#: How a sequence longer than the model's positions is handled (`--long-sequences windows` -> `mean`).
 #: `mean`: cover it with overlapping windows, predict each, average the logits per sequence.
 #: `truncate`: keep the first window only (what the tokenizer's truncation would do).
 LONG_SEQUENCE_STRATEGIES = ("mean", "truncate")
@@ -22,15 +22,16 @@ class WindowingError(GBHubError, ValueError):
 
 @dataclass(frozen=True)
 class WindowPlan:
-    """Which stretch of which sequence each window covers, in k-mers (one k-mer starts at each base).
+    """Which stretch of which sequence each window covers, in tokens of the model's tokenizer.
 
+    For overlapping k-mers one token starts at each base, so token positions are base positions.
     Windows are ordered by sequence, then by position, so a sequence's windows are contiguous.
 
     Attributes:
         sequence_index: `(n_windows,)` the sequence each window belongs to.
-        start: `(n_windows,)` first k-mer of the window; the window's bases are
-            `seq[start : start + count + k - 1]`.
-        count: `(n_windows,)` k-mers in the window (at most `max_length - 2`).
+        start: `(n_windows,)` first token of the window (k-mers: the window's bases are
+            `seq[start : start + count + k - 1]`).
+        count: `(n_windows,)` tokens in the window (at most the window size, e.g. `max_length - 2`).
         n_sequences: number of sequences planned.
         strategy: the long-sequence strategy the plan implements.
     """
@@ -50,9 +51,9 @@ class WindowPlan:
         return np.bincount(self.sequence_index, minlength=self.n_sequences)
 
 
-def default_stride(max_length: int) -> int:
-    """Half a window: `(max_length - 2) // 2` k-mers, i.e. consecutive windows overlap by half."""
-    return max(1, (max_length - 2) // 2)
+def default_stride(max_length: int, special_tokens: int = 2) -> int:
+    """Half a window: `(max_length - special_tokens) // 2` tokens, i.e. consecutive windows overlap by half."""
+    return max(1, (max_length - special_tokens) // 2)
 
 
 def count_windows(n_kmers: np.ndarray, window: int, stride: int) -> np.ndarray:
@@ -74,7 +75,7 @@ def plan_windows(
     stride: int | None = None,
     strategy: str = "mean",
 ) -> WindowPlan:
-    """Plan the windows of sequences of `lengths` bp for a model of `max_length` token positions.
+    """Plan the windows of sequences of `lengths` bp for a k-mer model of `max_length` token positions.
 
     A sequence of `L` bp has `n = max(L - k + 1, 0)` overlapping k-mers; a window holds
     `w = max_length - 2` of them (`w + k - 1` bp). With `stride` `s` (default `w // 2`), the `mean`
@@ -98,32 +99,78 @@ def plan_windows(
     Returns:
         The :class:`WindowPlan`.
     """
+    if max_length < 3:
+        raise WindowingError(f"max_length must hold [CLS], one k-mer and [SEP] (>= 3), got {max_length}")
+    n_kmers = np.maximum(np.asarray(lengths, dtype=np.int64) - k + 1, 0)
+    return plan_token_windows(n_kmers, max_length - 2, stride, strategy)
+
+
+def plan_token_windows(
+    n_tokens: Sequence[int] | np.ndarray,
+    window: int,
+    stride: int | None = None,
+    strategy: str = "mean",
+) -> WindowPlan:
+    """Plan windows of at most `window` tokens over sequences of `n_tokens` tokens (any tokenizer).
+
+    The same rule as :func:`plan_windows`, in tokens: `1 + ceil((n - window) / stride)` windows for a
+    sequence of `n > window` tokens, the last one flush with its end; one window (the first `window`
+    tokens) per sequence with `strategy="truncate"`.
+
+    Args:
+        n_tokens: `(n_sequences,)` tokens of each sequence, special tokens excluded.
+        window: tokens per window, special tokens excluded (the model's positions minus them).
+        stride: tokens between window starts, `1 <= stride <= window` (default `window // 2`).
+        strategy: one of :data:`LONG_SEQUENCE_STRATEGIES`.
+
+    Returns:
+        The :class:`WindowPlan`.
+    """
     if strategy not in LONG_SEQUENCE_STRATEGIES:
         raise WindowingError(
             f"unknown long-sequence strategy {strategy!r}; expected one of {', '.join(LONG_SEQUENCE_STRATEGIES)}"
         )
-    if max_length < 3:
-        raise WindowingError(f"max_length must hold [CLS], one k-mer and [SEP] (>= 3), got {max_length}")
-    window = max_length - 2
-    stride = default_stride(max_length) if stride is None else int(stride)
+    if window < 1:
+        raise WindowingError(f"a window must hold at least one token besides the special tokens, got {window}")
+    stride = max(1, window // 2) if stride is None else int(stride)
     if not 1 <= stride <= window:
         raise WindowingError(
-            f"stride must be between 1 and the window's {window} k-mers (max_length - 2), got {stride}; "
-            "a larger stride would skip bases"
+            f"stride must be between 1 and the window's {window} tokens, got {stride}; a larger stride would "
+            "skip bases"
         )
-    n_kmers = np.maximum(np.asarray(lengths, dtype=np.int64) - k + 1, 0)
-    n_seq = len(n_kmers)
+    n_tokens = np.asarray(n_tokens, dtype=np.int64)
+    n_seq = len(n_tokens)
     if strategy == "truncate":
         per_seq = np.ones(n_seq, dtype=np.int64)
     else:
-        per_seq = count_windows(n_kmers, window, stride)
+        per_seq = count_windows(n_tokens, window, stride)
     sequence_index = np.repeat(np.arange(n_seq, dtype=np.int64), per_seq)
     first = np.cumsum(per_seq) - per_seq  # index of each sequence's first window
     i = np.arange(len(sequence_index), dtype=np.int64) - first[sequence_index]
-    last_start = np.maximum(n_kmers - window, 0)[sequence_index]
+    last_start = np.maximum(n_tokens - window, 0)[sequence_index]
     start = np.minimum(i * stride, last_start)
-    count = np.minimum(n_kmers[sequence_index], window)
+    count = np.minimum(n_tokens[sequence_index], window)
     return WindowPlan(sequence_index, start, count, n_seq, strategy)
+
+
+class WindowTokenizer(Protocol):
+    """What :func:`encode_windows` needs of a tokenizer (`KmerTokenizer`, `tokenizers.DNATokenizer`).
+
+    Attributes:
+        num_special_tokens: tokens framing every row (2 for `[CLS]` … `[SEP]`).
+    """
+
+    num_special_tokens: int
+
+    def token_counts(self, sequences: Sequence[str]) -> np.ndarray | None:
+        """`(n,)` tokens of each sequence when known without tokenizing (k-mers), else None."""
+
+    def token_ids(self, sequences: Sequence[str]) -> KmerIds:
+        """Ragged token ids of `sequences`, no special tokens."""
+
+    def rows(self, tokens: KmerIds, sequence_index: np.ndarray, start: np.ndarray, count: np.ndarray, length: int,
+             dtype: np.dtype | type = np.int64) -> tuple[np.ndarray, np.ndarray]:
+        """Framed, padded rows `(input_ids, attention_mask)` of stretches of `tokens`."""
 
 
 @dataclass(frozen=True)
@@ -142,37 +189,42 @@ class WindowedEncoding:
 
 
 def encode_windows(
-    tokenizer: KmerTokenizer,
+    tokenizer: WindowTokenizer,
     sequences: Sequence[str],
     max_length: int = 512,
     stride: int | None = None,
     strategy: str = "mean",
     dtype: np.dtype | type = np.int64,
 ) -> WindowedEncoding:
-    """Split `sequences` into windows (:func:`plan_windows`) and tokenize each, vectorized.
+    """Split `sequences` into windows of tokens (:func:`plan_token_windows`) and frame each, vectorized.
 
     Rows are padded to the longest window (at most `max_length`). With `strategy="truncate"` the result
-    equals `tokenizer(sequences, max_length=max_length, truncation=True)`.
+    equals the tokenizer's own `tokenizer(sequences, max_length=max_length, truncation=True)`.
 
     Args:
-        tokenizer: the k-mer tokenizer of the checkpoint.
+        tokenizer: the checkpoint's tokenizer (a `KmerTokenizer`, or `tokenizers.DNATokenizer` for any).
         sequences: `n_sequences` DNA strings.
-        max_length: tokens per window including `[CLS]`/`[SEP]`.
-        stride: k-mers between window starts (default half a window).
+        max_length: tokens per window including the special tokens (at most the model's positions).
+        stride: tokens between window starts (default half a window; for k-mers, tokens = bp).
         strategy: `mean` (all windows) or `truncate` (first window only).
         dtype: integer dtype of the outputs (the smallest that holds the vocabulary saves memory).
     """
-    lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
-    plan = plan_windows(lengths, tokenizer.k, max_length, stride, strategy)
-    length = int(plan.count.max()) + 2 if len(plan) else 2
+    window = max_length - tokenizer.num_special_tokens
+    counts = tokenizer.token_counts(sequences)
+    tokenized = None
+    if counts is None:  # a learned tokenizer: token counts are known only after tokenizing (kept for the rows)
+        tokenized = [tokenizer.token_ids(chunk) for chunk in iter_chunks(sequences)]
+        counts = np.concatenate([t.counts for t in tokenized]) if tokenized else np.zeros(0, np.int64)
+    plan = plan_token_windows(counts, window, stride, strategy)
+    length = int(plan.count.max()) + tokenizer.num_special_tokens if len(plan) else tokenizer.num_special_tokens
     input_ids = np.empty((len(plan), length), dtype=dtype)
     attention_mask = np.empty((len(plan), length), dtype=dtype)
     first_seq = 0
-    for chunk in iter_chunks(sequences):
-        kmers = tokenizer.kmer_ids(chunk)
+    for j, chunk in enumerate(iter_chunks(sequences)):
+        tokens = tokenized[j] if tokenized is not None else tokenizer.token_ids(chunk)
         lo, hi = np.searchsorted(plan.sequence_index, [first_seq, first_seq + len(chunk)])
         ids, mask = tokenizer.rows(
-            kmers, plan.sequence_index[lo:hi] - first_seq, plan.start[lo:hi], plan.count[lo:hi], length, dtype
+            tokens, plan.sequence_index[lo:hi] - first_seq, plan.start[lo:hi], plan.count[lo:hi], length, dtype
         )
         input_ids[lo:hi] = ids
         attention_mask[lo:hi] = mask

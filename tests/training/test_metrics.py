@@ -129,3 +129,20 @@ def test_regression_module_literal_and_against_scipy_sklearn():
     assert flat["r2"] == pytest.approx(0.0) and flat["pearson"] is None and flat["spearman"] is None
     metrics, values = score("regression", pred[:, :1], truth[:, 0], 1)
     assert values.shape == (200, 1) and metrics["loss"] == pytest.approx(mean_squared_error(truth[:, 0], pred[:, 0]))
+
+
+def test_trainer_compute_metrics_softmaxes_the_trainers_logits():
+    """The public `Trainer` hook: logits in (as the Trainer gives them), the module's probability metrics out."""
+    from transformers import EvalPrediction
+
+    from gbhub.training.metrics_util import softmax, trainer_compute_metrics
+
+    rng = np.random.default_rng(4)
+    logits = rng.normal(size=(40, 3)).astype(np.float32)
+    labels = rng.integers(0, 3, 40)
+    got = trainer_compute_metrics(EvalPrediction(predictions=logits, label_ids=labels))
+    assert got == pytest.approx(_sklearn(softmax(logits), labels)) and "loss" not in got  # the Trainer logs its own
+    as_tuple = trainer_compute_metrics(EvalPrediction(predictions=(logits, logits[:, :1]), label_ids=labels))
+    assert as_tuple == got
+    one_class = trainer_compute_metrics(EvalPrediction(predictions=logits[:, :2], label_ids=np.zeros(40, np.int64)))
+    assert "auroc" not in one_class and "auprc" not in one_class and set(one_class) == {"accuracy", "f1", "mcc"}
