@@ -14,6 +14,7 @@ import pytest
 
 from gbhub.builders import synthetic
 from gbhub.builders.build import build_benchmark
+from gbhub.builders.errors import OutputWriteError
 from gbhub.builders.hub_layout import write_config
 from gbhub.cli import main
 from gbhub.hub_cards.dataset_card import write_dataset_card
@@ -94,17 +95,21 @@ def test_rebuilding_one_config_keeps_the_others_and_failures_leave_the_old_one(b
     ds = datasets.load_dataset("parquet", data_files=files)
     write_config(out, "other_config", ds, {"config": "other_config"})
     before = digests(out)
-    original = datasets.Dataset.to_parquet
+    import errno
+
+    import gbhub.builders.build as build_module
+
+    original = build_module.write_parquet
     calls = []
 
-    def failing(self, path, *args, **kwargs):
+    def failing(path, *args, **kwargs):
         calls.append(path)
         if len(calls) == 2:
-            raise OSError("disk full")
-        return original(self, path, *args, **kwargs)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(path, *args, **kwargs)
 
-    monkeypatch.setattr(datasets.Dataset, "to_parquet", failing)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr(build_module, "write_parquet", failing)
+    with pytest.raises(OutputWriteError, match=rf"cannot write {out / 'synthetic'}: No space left on device; free"):
         build_benchmark("synthetic", out, cache_dir=cache, progress=False)
     monkeypatch.undo()
     assert digests(out) == before  # old config intact, nothing half-written
@@ -245,7 +250,7 @@ def test_a_failed_swap_puts_the_previous_config_back(built, tmp_path, monkeypatc
         return real_replace(src, dst)
 
     monkeypatch.setattr("gbhub.builders.hub_layout.os.replace", failing_replace)
-    with pytest.raises(OSError, match="rename failed"):
+    with pytest.raises(OutputWriteError, match="rename failed"):
         build_benchmark("synthetic", out, cache_dir=cache, progress=False)
     monkeypatch.undo()
     assert digests(out) == before
