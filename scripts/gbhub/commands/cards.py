@@ -30,7 +30,8 @@ def register(subparsers) -> None:
     """Add this package's subcommands to `subparsers`."""
     card = subparsers.add_parser("card", help="re-render DIR/README.md and its images from the data in DIR",
                                  description="Re-render the dataset card of a built Hub-layout folder "
-                                             "(no data is rebuilt).")
+                                             "(no data is rebuilt); completes a build that was interrupted "
+                                             "after its config was written.")
     card.add_argument("dir", type=Path, metavar="DIR", help="a folder written by `gbhub build --out DIR`")
     card.add_argument("--repo-id", type=repo_id, metavar="ORG/NAME",
                       help="repository the card's usage snippets load from")
@@ -57,7 +58,9 @@ def _add_push_arguments(parser: argparse.ArgumentParser, metavar: str, help_text
     parser.add_argument("--private", action="store_true", help="create the repository private")
     parser.add_argument("--revision", metavar="BRANCH", help="branch to commit to (created when missing)")
     parser.add_argument("--dry-run", action="store_true",
-                        help="print the operations and sizes; upload nothing (no token needed)")
+                        help="print the operations and sizes; upload nothing and change no local file "
+                             "(no token needed)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the upload progress bars")
 
 
 def _built_folder(folder: Path) -> Path:
@@ -117,6 +120,11 @@ def run_push_model(args: argparse.Namespace, api=None) -> int:
 
 def _push(args: argparse.Namespace, repo_type: str, ignore: tuple[str, ...], api, overrides=None) -> int:
     from gbhub.hub_cards.publish import format_operations, push_folder
+
+    if getattr(args, "no_progress", False):
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
 
     result = push_folder(args.dir, args.repo_id, repo_type=repo_type, private=args.private,
                          revision=args.revision, dry_run=args.dry_run, api=api, ignore_patterns=ignore,

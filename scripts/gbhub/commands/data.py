@@ -16,6 +16,10 @@ class UnusedInputError(GBHubError, ValueError):
     """`--coordinates` or a `--reference` key that none of the selected benchmarks reads."""
 
 
+class SelectionError(GBHubError, ValueError):
+    """No benchmark named, or names and --all together."""
+
+
 def register(subparsers) -> None:
     """Add `list`, `references` and `build` to the `gbhub` subparsers."""
     p = subparsers.add_parser(
@@ -84,10 +88,10 @@ def add_build_options(p: argparse.ArgumentParser, verb: str) -> None:
 def selected_names(args: argparse.Namespace) -> list[str]:
     """The benchmarks named on the command line (or all nine with --all), checked against the registry."""
     if args.all and args.names:
-        raise SystemExit(f"gbhub {args.command}: give benchmark names or --all, not both")
+        raise SelectionError("give benchmark names or --all, not both")
     names = upstream_benchmarks() if args.all else list(args.names)
     if not names:
-        raise SystemExit(f"gbhub {args.command}: name a benchmark (see `gbhub list`) or pass --all")
+        raise SelectionError("name a benchmark (see `gbhub list`) or pass --all")
     for name in names:
         get_benchmark(name)  # fail on a typo before any work
     return names
