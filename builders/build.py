@@ -20,7 +20,7 @@ import pyarrow as pa
 from tqdm.auto import tqdm
 
 from gbhub import __version__
-from gbhub.builders.builder import extract_rows, generate_tables, split_chunks
+from gbhub.builders.builder import extract_frame, extract_rows
 from gbhub.builders.coordinates import UPSTREAM_COMMIT, UPSTREAM_REPOSITORY, fetch_table, read_table
 from gbhub.builders.download import cache_root
 from gbhub.builders.errors import EmptySplitError, PlanError
@@ -41,9 +41,9 @@ from gbhub.builders.plan import PLAN_COLUMNS, upstream_plan, write_plan
 from gbhub.builders.references import REFERENCES, ResolvedReference, builtin_dir, resolve_reference
 from gbhub.builders.registry import BenchmarkSpec, get_benchmark
 
-# Plan rows per extraction task: one task's Arrow table (~25 MB for 500 bp rows) is what a build holds
+# Plan rows per extraction task: one task's Arrow table (~10 MB for 500 bp rows) is what a build holds
 # in memory besides the row group being written; with num_proc, the unit of work of a worker.
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 20_000
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,7 @@ def build_benchmark(
     plan = upstream_plan(inputs.tables, inputs.table_names, inputs.genomes, seed=seed,
                          fraction=VALIDATION_FRACTION)
     provenance = _provenance(spec, inputs.digests, inputs.resolved, seed, plan)
+    del inputs  # the tables are in the plan now: free them before extraction (lower peak memory)
     target = write_plan_config(out_dir, spec.name, plan, spec.classes, provenance, cache_dir=cache_dir,
                                num_proc=num_proc, progress=progress, finalize=finalize)
     _drop_stale_audit(Path(out_dir), spec.name)
@@ -135,15 +136,12 @@ def write_plan_config(
     features = benchmark_features(class_names)
 
     def fill(staging: Path) -> None:
-        plan_path = write_plan(plan, staging / ".plan.parquet")
-        chunks = split_chunks(str(plan_path), CHUNK_ROWS)
-        with _extraction(num_proc) as run:
+        with _extraction(plan, staging, num_proc) as (run, chunks):
             for split in SPLITS:
                 total = int(sum(hi - lo for lo, hi in chunks[split]))
                 with tqdm(total=total, desc=f"{config} {split}", unit="rows", disable=not progress,
                           leave=False) as bar:
-                    write_parquet(staging / shard_name(split), features, run(str(plan_path), chunks[split]),
-                                  progress=bar.update)
+                    write_parquet(staging / shard_name(split), features, run(chunks[split]), progress=bar.update)
 
     return publish_config(out_dir, config, fill, provenance, finalize=finalize)
 
@@ -185,24 +183,39 @@ def check_plan(plan: pd.DataFrame, config: str) -> None:
         )
 
 
-@contextlib.contextmanager
-def _extraction(num_proc: int | None):
-    """Yield `run(plan_path, chunks)`: the chunks' tables, in order, from this process or `num_proc` workers.
+def plan_chunks(plan: pd.DataFrame, size: int = CHUNK_ROWS) -> dict[str, list[tuple[int, int]]]:
+    """`{split: [(lo, hi), ...]}`: positional row ranges of at most `size` rows (splits are contiguous)."""
+    splits = plan["split"].to_numpy()
+    out = {}
+    for split in SPLITS:
+        rows = np.flatnonzero(splits == split)
+        lo, hi = int(rows[0]), int(rows[-1]) + 1
+        out[split] = [(start, min(start + size, hi)) for start in range(lo, hi, size)]
+    return out
 
-    Workers get a plan path and row ranges (never open handles); at most `2 * num_proc` tasks are in
-    flight, so memory stays bounded. An error in a worker (e.g. a `GBHubError`) is raised here as it is.
+
+@contextlib.contextmanager
+def _extraction(plan: pd.DataFrame, scratch: Path, num_proc: int | None):
+    """Yield `(run, chunks)`: `run(ranges)` gives the tables of plan row ranges, in order.
+
+    In this process the plan in memory is sliced; with `num_proc` workers, they get the plan as a file
+    in `scratch` and row ranges (never open handles), at most `2 * num_proc` tasks in flight so memory
+    stays bounded. The output does not depend on `num_proc`. An error in a worker (e.g. a `GBHubError`)
+    is raised here as it is.
     """
+    chunks = plan_chunks(plan)
     if not num_proc or num_proc <= 1:
-        yield lambda plan_path, chunks: (table for _, table in generate_tables(chunks, plan_path))
+        genomes: dict[str, Genome] = {}
+        yield (lambda ranges: (extract_frame(plan.iloc[lo:hi], genomes) for lo, hi in ranges)), chunks
         return
+    plan_path = str(write_plan(plan, scratch / ".plan.parquet"))
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     with concurrent.futures.ProcessPoolExecutor(max_workers=num_proc, mp_context=context) as pool:
-        def run(plan_path: str, chunks: list[tuple[int, int]]) -> Iterator[pa.Table]:
+        def run(ranges: list[tuple[int, int]]) -> Iterator[pa.Table]:
             pending: deque = deque()
-            todo = iter(chunks)
             try:
-                for lo, hi in todo:
+                for lo, hi in ranges:
                     pending.append(pool.submit(extract_rows, plan_path, lo, hi))
                     if len(pending) >= 2 * num_proc:
                         yield pending.popleft().result()
@@ -212,7 +225,7 @@ def _extraction(num_proc: int | None):
                 for future in pending:
                     future.cancel()
 
-        yield run
+        yield run, chunks
 
 
 def _drop_stale_audit(out_dir: Path, config: str) -> None:
@@ -279,14 +292,11 @@ def materialize(
     """
     check_plan(plan, config)
     features = benchmark_features(class_names)
-    with scratch_dir(cache_root(cache_dir), "build-") as tmp:
-        plan_path = str(write_plan(plan, tmp / "plan.parquet"))
-        chunks = split_chunks(plan_path, CHUNK_ROWS)
-        out = {}
-        with _extraction(num_proc) as run:
-            for split in SPLITS:
-                table = pa.concat_tables(list(run(plan_path, chunks[split])))
-                out[split] = datasets.Dataset(table.cast(features.arrow_schema))
+    out = {}
+    with scratch_dir(cache_root(cache_dir), "build-") as tmp, _extraction(plan, tmp, num_proc) as (run, chunks):
+        for split in SPLITS:
+            table = pa.concat_tables(list(run(chunks[split])))
+            out[split] = datasets.Dataset(table.cast(features.arrow_schema))
     return datasets.DatasetDict(out)
 
 

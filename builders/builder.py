@@ -69,35 +69,47 @@ def generate_tables(chunks: list[tuple[int, int]], plan_path: str) -> Iterator[t
     Receives only paths and row ranges (workers open, and close, what they read); each reference
     index is read once per call, not once per chunk.
     """
-    plan = pq.read_table(plan_path)
+    plan = read_plan_table(plan_path)
     genomes: dict[str, Genome] = {}
     for lo, hi in chunks:
-        yield f"{lo}", _extract(plan.slice(lo, hi - lo).to_pandas(), genomes)
+        yield f"{lo}", extract_frame(plan.slice(lo, hi - lo).to_pandas(), genomes)
 
 
 def extract_rows(plan_path: str, lo: int, hi: int) -> pa.Table:
     """The table of plan rows `[lo, hi)` (what one worker task computes)."""
     plan = _plan_table(plan_path)
-    return _extract(plan.slice(lo, hi - lo).to_pandas(), _worker_genomes)
+    return extract_frame(plan.slice(lo, hi - lo).to_pandas(), _worker_genomes)
 
 
 _worker_genomes: dict[str, Genome] = {}
 
 
+def read_plan_table(plan_path: str) -> pa.Table:
+    """A plan file as Arrow, its repetitive text columns dictionary-encoded (a fraction of the memory)."""
+    return pq.read_table(plan_path, read_dictionary=["split", "table", "genome", "strand"], use_threads=False)
+
+
 @functools.lru_cache(maxsize=1)
 def _plan_table(plan_path: str) -> pa.Table:
-    return pq.read_table(plan_path)
+    return read_plan_table(plan_path)
 
 
-def _extract(part: pd.DataFrame, genomes: dict[str, Genome]) -> pa.Table:
+def extract_frame(part: pd.DataFrame, genomes: dict[str, Genome]) -> pa.Table:
+    """The published table of plan rows `part` (any index), sequences extracted from their references.
+
+    Args:
+        part: plan rows (`gbhub.builders.plan.PLAN_COLUMNS`).
+        genomes: prepared references already opened, by folder (filled as needed: one index read each).
+    """
+    part = part.reset_index(drop=True)
     pieces = []
-    for genome_dir, group in part.groupby("genome", sort=False):
+    for genome_dir, group in part.groupby("genome", sort=False, observed=True):
         if genome_dir not in genomes:  # read each index once per call (or worker), not once per chunk
             genomes[genome_dir] = Genome(genome_dir)
         fetched = genomes[genome_dir].fetch(
-            group["region"].to_numpy(), group["start"].to_numpy(np.int64),
-            group["end"].to_numpy(np.int64), (group["strand"] == "-").to_numpy(),
-            table=group["table"].to_numpy(), rows=group["row"].to_numpy(),
+            group["region"].to_numpy(object), group["start"].to_numpy(np.int64),
+            group["end"].to_numpy(np.int64), (group["strand"] == "-").to_numpy(bool),
+            table=group["table"].to_numpy(object), rows=group["row"].to_numpy(),
         )
         pieces.append((part.index.get_indexer(group.index), fetched))
     if len(pieces) == 1:
@@ -109,13 +121,13 @@ def _extract(part: pd.DataFrame, genomes: dict[str, Genome]) -> pa.Table:
         sequences = pa.concat_arrays([fetched for _, fetched in pieces]).take(pa.array(inverse))
     return pa.table(
         {
-            "id": pa.array(part["id"].to_numpy(), type=pa.string()),
+            "id": pa.array(part["id"].to_numpy(object), type=pa.string()),
             "sequence": sequences,
             "label": pa.array(part["label"].to_numpy(), type=pa.int64()),
-            "region": pa.array(part["region"].to_numpy(), type=pa.string()),
+            "region": pa.array(part["region"].to_numpy(object), type=pa.string()),
             "start": pa.array(part["start"].to_numpy(), type=pa.int64()),
             "end": pa.array(part["end"].to_numpy(), type=pa.int64()),
-            "strand": pa.array(part["strand"].to_numpy(), type=pa.string()),
+            "strand": pa.array(part["strand"].to_numpy(object), type=pa.string()),
         }
     )
 

@@ -57,8 +57,9 @@ def os_error_message(err: OSError, path=None) -> str:
 
     where = err.filename or path
     reason = err.strerror or str(err) or type(err).__name__
-    if reason.startswith("[Errno") or "Detail" in reason:  # pyarrow's "[errno 28] Error writing bytes ..."
-        reason = " ".join(reason.split())
+    if "Detail: [errno" in reason:  # pyarrow: "Error writing bytes to file. Detail: [errno 27] File too large"
+        reason = reason.split("Detail: ", 1)[1].split("] ", 1)[-1]
+    reason = " ".join(reason.split())
     fixes = {
         _errno.ENOSPC: "free space on that disk or write somewhere else (--out / --cache-dir)",
         _errno.EDQUOT: "free space within your quota or write somewhere else",

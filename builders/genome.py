@@ -38,7 +38,7 @@ from gbhub.builders.errors import (
     PreparedReferenceError,
     os_error_message,
 )
-from gbhub.builders.locks import claim, scratch_dir
+from gbhub.builders.locks import claim, scratch_dir, temp_file
 
 logger = logging.getLogger(__name__)
 
@@ -463,7 +463,7 @@ class Genome:
                     where = self._contig_at(i * self.block_bytes)
                     raise self._damaged(f"block {i} of {SEQUENCE_FILE} (in {where}) differs from its checksum")
         if remember:
-            tmp = stamp.with_name(f".{VERIFIED_FILE}.{uuid.uuid4().hex[:8]}.tmp")
+            tmp = temp_file(stamp)
             try:
                 tmp.write_text(json.dumps(key))
                 os.replace(tmp, stamp)
@@ -509,10 +509,10 @@ class Genome:
         n = len(starts)
         rows = np.arange(1, n + 1) if rows is None else rows
         tables = np.broadcast_to(np.asarray(table, dtype=object), (n,))
-        offsets = np.empty(n, dtype=np.int64)
-        lengths = np.empty(n, dtype=np.int64)
         inverse, unique = pd.factorize(np.asarray(regions, dtype=object))
-        for i, region in enumerate(unique):
+        unique_offsets = np.empty(len(unique), dtype=np.int64)
+        unique_lengths = np.empty(len(unique), dtype=np.int64)
+        for i, region in enumerate(unique):  # once per distinct name (50,000 transcripts for a cDNA table)
             contig = self.resolve(str(region))
             if contig is None:
                 first = int(np.argmax(inverse == i))
@@ -521,8 +521,8 @@ class Genome:
                     f"{self.path} has {_sample(self.contigs)}; pass the reference this table "
                     "was made for (--reference KEY=PATH)"
                 )
-            offsets[inverse == i] = contig.offset
-            lengths[inverse == i] = contig.length
+            unique_offsets[i], unique_lengths[i] = contig.offset, contig.length
+        offsets, lengths = unique_offsets[inverse], unique_lengths[inverse]
         inverted = (starts < 0) | (ends <= starts)
         if inverted.any():
             i = int(np.argmax(inverted))

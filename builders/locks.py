@@ -202,3 +202,38 @@ def sweep_scratch(parent: str | os.PathLike, pattern: str) -> list[Path]:
                 removed.append(path)
                 logger.info("removed %s, left by an interrupted gbhub run", path)
     return removed
+
+
+# ------------------------------------------------------------------------------- small temporary files
+
+
+def temp_file(path: str | os.PathLike) -> Path:
+    """A unique temporary name next to `path` that says which process writes it (host and pid), so that
+    `sweep_temp_files` can tell one left by a killed process from one being written right now."""
+    path = Path(path)
+    host = "".join(c for c in socket.gethostname() if c.isalnum() or c == "-")[:40] or "host"
+    return path.with_name(f".{path.name}.{host}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def sweep_temp_files(folder: str | os.PathLike, pattern: str = ".*.tmp") -> None:
+    """Remove `temp_file` leftovers in `folder` written on this host by processes that died. Never raises."""
+    host = "".join(c for c in socket.gethostname() if c.isalnum() or c == "-")[:40] or "host"
+    try:
+        candidates = list(Path(folder).glob(pattern))
+    except OSError:
+        return
+    for path in candidates:
+        parts = path.name.rsplit(".", 4)  # [".<name>", host, pid, rand, "tmp"]
+        if len(parts) == 5 and parts[1] == host and parts[2].isdigit() and not _pid_alive(int(parts[2])):
+            with contextlib.suppress(OSError):
+                path.unlink()

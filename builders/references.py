@@ -7,7 +7,6 @@ import hashlib
 import logging
 import os
 import stat
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from gbhub.builders.assemblies import assembly_size
 from gbhub.builders.download import cache_root, download, sha256_file
 from gbhub.builders.errors import GenomeReferenceError, PreparedReferenceError, UnknownBenchmarkError
 from gbhub.builders.genome import Genome, discard, prepare
-from gbhub.builders.locks import sweep_scratch
+from gbhub.builders.locks import sweep_scratch, sweep_temp_files, temp_file
 
 logger = logging.getLogger(__name__)
 
@@ -188,7 +187,7 @@ def _memo_sha256(path: Path, cache_dir, digest: str | None = None) -> str:
             if len(remembered) == 64:
                 return remembered
     digest = digest or sha256_file(path)
-    tmp = memo.with_name(f".{memo.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = temp_file(memo)
     try:
         memo.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(digest + "\n")
@@ -262,4 +261,7 @@ def sweep_cache(cache_dir: str | os.PathLike | None = None) -> None:
     root = cache_root(cache_dir)
     for pattern in (".*.tmp-*", ".*.damaged-*"):
         sweep_scratch(root / "prepared", pattern)
-    sweep_scratch(root, "build-*")  # scratch folders of earlier gbhub versions
+    sweep_scratch(root, "build-*")  # scratch folders of materialize (and of earlier gbhub versions)
+    sweep_temp_files(root / "hashes")
+    for prepared in root.glob("prepared/*/"):
+        sweep_temp_files(prepared)
