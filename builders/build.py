@@ -132,11 +132,12 @@ def write_plan_config(
         FolderLockedError: another process writes `out_dir`.
         OutputWriteError: the output cannot be written (names the path).
     """
-    check_plan(plan, config)
+    genomes: dict[str, Genome] = {}
+    check_plan(plan, config, genomes=genomes)
     features = benchmark_features(class_names)
 
     def fill(staging: Path) -> None:
-        with _extraction(plan, staging, num_proc) as (run, chunks):
+        with _extraction(plan, staging, num_proc, genomes) as (run, chunks):
             for split in SPLITS:
                 total = int(sum(hi - lo for lo, hi in chunks[split]))
                 with tqdm(total=total, desc=f"{config} {split}", unit="rows", disable=not progress,
@@ -146,16 +147,22 @@ def write_plan_config(
     return publish_config(out_dir, config, fill, provenance, finalize=finalize)
 
 
-def check_plan(plan: pd.DataFrame, config: str) -> None:
+def check_plan(plan: pd.DataFrame, config: str, *, genomes: dict[str, Genome] | None = None) -> None:
     """Refuse, in one line, a plan that cannot be built: before any sequence is extracted.
 
     Checks the columns, that each split has rows and that they are contiguous, and, against each
     reference's index, every row's contig and interval (0 <= start < end <= contig length), naming the
     table, the row and the fix.
 
+    Args:
+        plan: the split plan.
+        config: its config name (for messages).
+        genomes: filled with the prepared references opened, by folder (for the extraction to reuse).
+
     Raises:
-        PlanError, EmptySplitError, CoordinateTableError.
+        PlanError, EmptySplitError, CoordinateTableError, PreparedReferenceError.
     """
+    genomes = {} if genomes is None else genomes
     missing = [c for c in PLAN_COLUMNS if c not in plan.columns]
     if missing:
         raise PlanError(f"{config}: the split plan lacks the columns {', '.join(missing)}")
@@ -176,8 +183,10 @@ def check_plan(plan: pd.DataFrame, config: str) -> None:
         rows = np.flatnonzero(splits == split)
         if rows[-1] - rows[0] + 1 != len(rows):
             raise PlanError(f"{config}: the rows of split {split!r} must be contiguous in the plan (sort it by split)")
-    for genome_dir, group in plan.groupby("genome", sort=False):
-        Genome(genome_dir).locate(
+    for genome_dir, group in plan.groupby("genome", sort=False, observed=True):
+        if genome_dir not in genomes:
+            genomes[genome_dir] = Genome(genome_dir)
+        genomes[genome_dir].locate(
             group["region"].to_numpy(), group["start"].to_numpy(np.int64), group["end"].to_numpy(np.int64),
             table=group["table"].to_numpy(), rows=group["row"].to_numpy(),
         )
@@ -195,7 +204,7 @@ def plan_chunks(plan: pd.DataFrame, size: int = CHUNK_ROWS) -> dict[str, list[tu
 
 
 @contextlib.contextmanager
-def _extraction(plan: pd.DataFrame, scratch: Path, num_proc: int | None):
+def _extraction(plan: pd.DataFrame, scratch: Path, num_proc: int | None, genomes: dict[str, Genome] | None = None):
     """Yield `(run, chunks)`: `run(ranges)` gives the tables of plan row ranges, in order.
 
     In this process the plan in memory is sliced; with `num_proc` workers, they get the plan as a file
@@ -205,7 +214,7 @@ def _extraction(plan: pd.DataFrame, scratch: Path, num_proc: int | None):
     """
     chunks = plan_chunks(plan)
     if not num_proc or num_proc <= 1:
-        genomes: dict[str, Genome] = {}
+        genomes = {} if genomes is None else genomes
         yield (lambda ranges: (extract_frame(plan.iloc[lo:hi], genomes) for lo, hi in ranges)), chunks
         return
     plan_path = str(write_plan(plan, scratch / ".plan.parquet"))

@@ -298,6 +298,11 @@ def _write_prepared(source: Path, tmp: Path, *, assembly: str | None, sha256: st
     for name in (INDEX_FILE, SEQUENCE_FILE):
         os.chmod(tmp / name, 0o644)
     os.chmod(tmp, 0o755)
+    # the blocks were just checksummed as written: record them as verified (renaming the folder later
+    # changes none of sequence.bin's own stat fields)
+    genome = Genome(tmp)
+    (tmp / VERIFIED_FILE).write_text(json.dumps(genome._verified_key()))
+    os.chmod(tmp / VERIFIED_FILE, 0o644)
 
 
 def _is_valid(dest: Path) -> bool:
@@ -374,6 +379,7 @@ class Genome:
         self.path = Path(prepared)
         index = self._read_index()
         self.source_sha256: str | None = index.get("source_sha256")
+        self._index_xxh3: str = index["index_xxh3"]
         self.sequence_bytes: int = index["sequence_bytes"]
         self.block_bytes: int = index["block_bytes"]
         self.block_digests: list[str] = index["block_xxh3_128"]
@@ -425,9 +431,10 @@ class Genome:
             raise self._damaged(f"{SEQUENCE_FILE} is {actual:,} bytes, the index says {size:,}")
         return index
 
-    def _stat_key(self) -> list[int]:
+    def _verified_key(self) -> list:
+        """What a passed check is remembered by: the file's stat identity (ctime included) and the index."""
         st = (self.path / SEQUENCE_FILE).stat()
-        return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+        return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, self._index_xxh3]
 
     def verify(self, *, remember: bool = True) -> "Genome":
         """Check every block of `sequence.bin` against the index, unless a check since its last write passed.
@@ -442,7 +449,7 @@ class Genome:
         Raises:
             PreparedReferenceError: a block differs (names the folder to delete).
         """
-        key = self._stat_key() + [self.block_digests[0] if self.block_digests else ""]
+        key = self._verified_key()
         stamp = self.path / VERIFIED_FILE
         try:
             if json.loads(stamp.read_text(encoding="utf-8")) == key:

@@ -263,5 +263,7 @@ def sweep_cache(cache_dir: str | os.PathLike | None = None) -> None:
         sweep_scratch(root / "prepared", pattern)
     sweep_scratch(root, "build-*")  # scratch folders of materialize (and of earlier gbhub versions)
     sweep_temp_files(root / "hashes")
+    for folder in root.glob("builtin/**/"):
+        sweep_temp_files(folder)
     for prepared in root.glob("prepared/*/"):
         sweep_temp_files(prepared)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gzip
 import os
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from gbhub.builders.errors import OutputWriteError, os_error_message
+from gbhub.builders.locks import temp_file
 
 SEED = 20231
 LENGTH = 200
@@ -75,12 +77,14 @@ def _put(path: Path, data: bytes) -> None:
             return
     except OSError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = temp_file(path)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_bytes(data)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+    except OSError as err:
+        raise OutputWriteError(os_error_message(err, path)) from None
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -412,7 +412,9 @@ def local_fasta(ctx: Context) -> Iterator[Result]:
         "CR-only line ends": lambda p: write_fasta(p, seq[:400_000], "1", eol=b"\r"),
         "not DNA": lambda p: p.write_text(">1\nMKVLAAGIVG\n"),
         "no header": lambda p: p.write_text("ACGT\n"),
-        "contigs shorter than the tables need": lambda p: write_fasta(p, seq[:1000], "1"),
+        "contigs shorter than the tables need": lambda p: p.write_bytes(
+            b"".join(b">" + name + b"\n" + seq[:1000] + b"\n" for name in (b"1", b"2", b"MT"))),
+        "a contig missing": lambda p: write_fasta(p, seq[:400_000], "1"),
         "empty file": lambda p: p.write_bytes(b""),
     }
     for label, make in bad.items():

@@ -255,3 +255,31 @@ def test_a_failed_swap_puts_the_previous_config_back(built, tmp_path, monkeypatc
     monkeypatch.undo()
     assert digests(out) == before
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_no_progress_hides_every_bar(tmp_path, capsys):
+    assert main(["build", "synthetic", "--out", str(tmp_path / "hub"), "--no-progress",
+                 "--cache-dir", str(tmp_path / "cache")]) == 0
+    captured = capsys.readouterr()
+    assert "it/s" not in captured.err + captured.out and "%|" not in captured.err + captured.out
+
+
+@pytest.mark.parametrize("command", ["list", "references", "build", "card", "push", "push-model"])
+def test_engine_subcommands_describe_themselves_with_dashed_flags(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = capsys.readouterr().out
+    usage, _, body = text.partition("\n\n")
+    assert body.strip() and not body.lstrip().startswith(("options:", "positional arguments:"))  # a description
+    assert "(default: False)" not in text and "(default: None)" not in text
+    flags = [word for word in text.split() if word.startswith("--")]
+    assert flags and not [flag for flag in flags if "_" in flag.split("=")[0]]
+
+
+def test_no_benchmark_or_names_with_all_is_a_one_line_error(tmp_path, capsys):
+    for argv in (["build", "--out", str(tmp_path)], ["build", "--all", "synthetic", "--out", str(tmp_path)]):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("gbhub build: error: ") and err.count("\n") == 1

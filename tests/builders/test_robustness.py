@@ -242,8 +242,10 @@ def test_streamed_parquet_is_what_dataset_to_parquet_writes(tmp_path):
     rng = np.random.default_rng(0)
     n = 2 * hub_layout.ROW_GROUP_ROWS + 123
     features = hub_layout.benchmark_features(["a", "b"])
+    text = np.frombuffer(b"ACGTN", dtype=np.uint8)[rng.integers(0, 5, 400 * n)].tobytes().decode()
+    ends = np.cumsum(rng.integers(50, 400, n))
     columns = {"id": [f"r{i}" for i in range(n)],
-               "sequence": ["".join(rng.choice(list("ACGTN"), size=int(k))) for k in rng.integers(50, 400, n)],
+               "sequence": [text[a:b] for a, b in zip(np.r_[0, ends[:-1]], ends)],
                "label": rng.integers(0, 2, n).tolist(), "region": ["chr1"] * n, "start": list(range(n)),
                "end": list(range(1, n + 1)), "strand": ["+", "-"] * (n // 2) + ["+"] * (n % 2)}
     ds = datasets.Dataset.from_dict(columns, features=features)

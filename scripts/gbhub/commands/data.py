@@ -16,10 +16,6 @@ class UnusedInputError(GBHubError, ValueError):
     """`--coordinates` or a `--reference` key that none of the selected benchmarks reads."""
 
 
-class SelectionError(GBHubError, ValueError):
-    """No benchmark named, or names and --all together."""
-
-
 def register(subparsers) -> None:
     """Add `list`, `references` and `build` to the `gbhub` subparsers."""
     p = subparsers.add_parser(
@@ -88,10 +84,10 @@ def add_build_options(p: argparse.ArgumentParser, verb: str) -> None:
 def selected_names(args: argparse.Namespace) -> list[str]:
     """The benchmarks named on the command line (or all nine with --all), checked against the registry."""
     if args.all and args.names:
-        raise SelectionError("give benchmark names or --all, not both")
+        _usage_error(args, "give benchmark names or --all, not both")
     names = upstream_benchmarks() if args.all else list(args.names)
     if not names:
-        raise SelectionError("name a benchmark (see `gbhub list`) or pass --all")
+        _usage_error(args, "name a benchmark (see `gbhub list`) or pass --all")
     for name in names:
         get_benchmark(name)  # fail on a typo before any work
     return names
@@ -120,6 +116,12 @@ def check_inputs_used(names: list[str], coordinates: str | None, reference_items
                 f"--reference {item}: none of {', '.join(names)} uses {item.partition('=')[0]} (they use "
                 f"{', '.join(sorted(used))}); drop it or fix the key (see `gbhub list` and `gbhub references`)"
             )
+
+
+def _usage_error(args: argparse.Namespace, message: str) -> None:
+    """A command-line mistake: one line, exit status 2, like argparse's own errors."""
+    print(f"gbhub {args.command}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def benchmark_rows() -> list[dict]:
@@ -191,9 +193,7 @@ def cmd_references(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from gbhub.builders.build import build_benchmark
     from gbhub.builders.hub_layout import card_transaction
-    from gbhub.hub_cards import dataset_card
 
     names = selected_names(args)
     references = parse_reference_args(args.reference)
@@ -201,11 +201,16 @@ def cmd_build(args: argparse.Namespace) -> int:
     rendered = []
 
     def render(out) -> None:
+        from gbhub.hub_cards import dataset_card
+
         rendered.append(dataset_card.write_dataset_card(out))
 
-    # One writer per folder for the whole command; the card is drawn once, after every build (not once
-    # per benchmark: --all would redo it 9 times), or by the next command if this one is killed.
+    # One writer per folder for the whole command (taken before the heavy imports: a second writer is
+    # told at once); the card is drawn once, after every build (not once per benchmark: --all would
+    # redo it 9 times), or by the next command if this one is killed.
     with card_transaction(args.out, render, command=f"gbhub build {' '.join(names)}"):
+        from gbhub.builders.build import build_benchmark
+
         for name in names:
             target = build_benchmark(
                 name, args.out, coordinates_dir=args.coordinates, references=references,
