@@ -9,6 +9,7 @@ import sys
 from gbhub.builders.hub_layout import DEFAULT_SEED, VALIDATION_FRACTION
 from gbhub.builders.references import REFERENCES, cached_fasta, parse_reference_args
 from gbhub.builders.registry import get_benchmark, registry, upstream_benchmarks
+from gbhub.commands import build_windows  # `--windows-bp`: windows over each region (DeepEnhancer)
 
 
 def register(subparsers) -> None:
@@ -32,6 +33,7 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, help="Hub-layout output folder (other configs are kept)")
     add_build_options(p, "build")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    build_windows.add_arguments(p)
     p.set_defaults(func=cmd_build)
 
 
@@ -156,6 +158,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             )
             built += 1
             print(f"built {name} -> {target}")
+            build_windows.build(args, name)
     finally:
         if built:  # once, over every config in the folder (not once per benchmark: --all would redo it 9 times)
             print(f"card -> {write_dataset_card(args.out)}")
