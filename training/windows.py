@@ -1,4 +1,5 @@
-"""Overlapping windows over sequences longer than a model's positions, and per-sequence logit aggregation."""
+"""Windows over sequences (k-mer windows for tokenized models, bp windows for one-hot ones) and per-sequence
+aggregation of window outputs."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from gbhub.builders.errors import GBHubError
+from gbhub.builders.windows import WindowError, region_of, tile_offsets
+from gbhub.training import encoding
 from gbhub.training.kmer import KmerIds, iter_chunks
 
 #: How a sequence longer than the model's positions is handled (`--long-sequences windows` -> `mean`).
 #: `mean`: cover it with overlapping windows, predict each, average the logits per sequence.
 #: `truncate`: keep the first window only (what the tokenizer's truncation would do).
 LONG_SEQUENCE_STRATEGIES = ("mean", "truncate")
+#: How window outputs become a sequence's: `mean` of the logits, or `max` (the window with the highest
+#: probability of class 1, the DeepEnhancer paper's region score; per-class maxima for more classes).
+AGGREGATIONS = ("mean", "max")
 
 
 class WindowingError(GBHubError, ValueError):
@@ -22,18 +28,23 @@ class WindowingError(GBHubError, ValueError):
 
 @dataclass(frozen=True)
 class WindowPlan:
-    """Which stretch of which sequence each window covers, in tokens of the model's tokenizer.
+    """Which stretch of which sequence each window covers.
 
-    For overlapping k-mers one token starts at each base, so token positions are base positions.
-    Windows are ordered by sequence, then by position, so a sequence's windows are contiguous.
+    In a token plan (`plan_token_windows`, `plan_windows`) positions count tokens of the model's tokenizer
+    (for overlapping k-mers one token starts at each base, so token positions are base positions); in a bp
+    plan (`plan_bp_windows`, `strategy` `"bp"`) they count bases, and `start` may be negative or reach past
+    the sequence's end (the window holds padding there). Windows are ordered by sequence, then by position,
+    so a sequence's windows are contiguous.
 
     Attributes:
         sequence_index: `(n_windows,)` the sequence each window belongs to.
-        start: `(n_windows,)` first token of the window (k-mers: the window's bases are
-            `seq[start : start + count + k - 1]`).
-        count: `(n_windows,)` tokens in the window (at most the window size, e.g. `max_length - 2`).
+        start: `(n_windows,)` first token of the window (k-mers: its bases are `seq[start : start + count + k - 1]`),
+            or, in a bp plan, its first base (`seq[start : start + count]`, padding outside the sequence).
+        count: `(n_windows,)` tokens in the window (at most the window size, e.g. `max_length - 2`), or its
+            width in bp.
         n_sequences: number of sequences planned.
-        strategy: the long-sequence strategy the plan implements.
+        strategy: the long-sequence strategy the plan implements (`mean`, `truncate`; `bp` for bp plans;
+            `rows` when the rows already are windows, grouped by region: `start` and `count` are 0 there).
     """
 
     sequence_index: np.ndarray
@@ -238,8 +249,11 @@ def aggregate_logits(logits: np.ndarray, plan: WindowPlan, method: str = "mean")
     Args:
         logits: `(n_windows, n_classes)` window logits, in plan order.
         plan: the plan the windows came from.
-        method: `mean` (average the logits of a sequence's windows). A `truncate` plan has one window per
-            sequence, so its logits pass through unchanged.
+        method: `mean` averages the logits of a sequence's windows. `max` is the DeepEnhancer paper's region
+            score, the maximum over its windows: with two classes the sequence takes the logits of its window
+            with the highest probability of class 1 (so its class-1 probability is that maximum); with more
+            classes each class gets its maximum probability over the windows (returned as log-probabilities,
+            which a softmax renormalises). A sequence with one window keeps that window's logits either way.
 
     Returns:
         `(n_sequences, n_classes)` logits.
@@ -250,11 +264,127 @@ def aggregate_logits(logits: np.ndarray, plan: WindowPlan, method: str = "mean")
             f"expected logits of shape (n_windows={len(plan)}, n_classes), got {logits.shape}; predict "
             "on the windows of the same plan, in order"
         )
-    if method != "mean":
-        raise WindowingError(f"unknown aggregation {method!r}; expected 'mean'")
+    if method not in AGGREGATIONS:
+        raise WindowingError(f"unknown aggregation {method!r}; expected one of {', '.join(AGGREGATIONS)}")
     per_seq = plan.windows_per_sequence
     if np.any(per_seq == 0):
         raise WindowingError(f"{int(np.sum(per_seq == 0))} sequence(s) have no window in the plan")
-    sums = np.zeros((plan.n_sequences, logits.shape[1]), dtype=np.float64)
-    np.add.at(sums, plan.sequence_index, logits.astype(np.float64))
-    return (sums / per_seq[:, None]).astype(logits.dtype if logits.dtype.kind == "f" else np.float64)
+    dtype = logits.dtype if logits.dtype.kind == "f" else np.float64
+    values = logits.astype(np.float64)
+    if method == "max" and values.shape[1] == 2:
+        margin = values[:, 1] - values[:, 0]  # log-odds of class 1: its probability's order
+        order = np.lexsort((-margin, plan.sequence_index))  # by sequence, then the highest margin first
+        first = np.cumsum(per_seq) - per_seq
+        return values[order[first]].astype(dtype)
+    if method == "max":
+        log_probs = values - values.max(axis=1, keepdims=True)
+        log_probs -= np.log(np.exp(log_probs).sum(axis=1, keepdims=True))
+        best = np.full((plan.n_sequences, values.shape[1]), -np.inf)
+        np.maximum.at(best, plan.sequence_index, log_probs)
+        return best.astype(dtype)
+    sums = np.zeros((plan.n_sequences, values.shape[1]), dtype=np.float64)
+    np.add.at(sums, plan.sequence_index, values)
+    return (sums / per_seq[:, None]).astype(dtype)
+
+
+# ------------------------------------------------------------------------------------------ bp windows
+
+
+def plan_bp_windows(
+    lengths: Sequence[int] | np.ndarray,
+    width: int,
+    stride: int = 2,
+    *,
+    max_windows: int | None = None,
+    short: str = "start",
+    long: str = "windows",
+) -> WindowPlan:
+    """Plan `width`-bp windows over sequences of `lengths` bp (`gbhub.builders.windows.tile_offsets`).
+
+    A sequence of at least `width` bp is tiled every `stride` bp, the last window flush with its end. A
+    shorter one is covered by the `short` policy, with padding where a genome would have flanks: `start`
+    (one window, the sequence at its start, padding on the right), `center` (one window, padding on both
+    sides), `contain` (every placement of the whole sequence in the window, at the stride) or `overlap`
+    (every window sharing a base with it). Example: 500 bp, width 300, stride 2 -> 101 windows at
+    0, 2, ..., 200; with `max_windows=3`: 0, 100, 200.
+
+    Args:
+        lengths: `(n_sequences,)` sequence lengths in bp.
+        width: window width in bp (the model's input length).
+        stride: bp between window starts.
+        max_windows: at most this many windows per sequence, evenly spaced (None: all).
+        short: policy for sequences shorter than `width` (`gbhub.builders.windows.SHORT_POLICIES`).
+        long: `windows` (tile) or `truncate` (the first window only) for sequences longer than `width`.
+
+    Returns:
+        A bp :class:`WindowPlan` (`strategy` `"bp"`, `count` = `width`).
+
+    Raises:
+        WindowingError: a width, stride, cap or policy that cannot be used.
+    """
+    if long not in ("windows", "truncate"):
+        raise WindowingError(f"long must be windows or truncate, got {long!r}")
+    try:
+        index, start = tile_offsets(lengths, width, stride, max_windows=max_windows, short=short)
+    except WindowError as err:
+        raise WindowingError(str(err)) from None
+    n_sequences = len(np.asarray(lengths))
+    if long == "truncate":  # a longer sequence keeps its first window (offset 0, always kept by the cap)
+        keep = (np.asarray(lengths, dtype=np.int64)[index] < width) | (start == 0)
+        index, start = index[keep], start[keep]
+    return WindowPlan(index, start, np.full(len(index), width, dtype=np.int64), n_sequences, "bp")
+
+
+def encode_bp_windows(sequences: Sequence[str], plan: WindowPlan, chunk: int = 4096) -> np.ndarray:
+    """Token ids of every window of a bp plan: `(n_windows, width)` uint8, `PAD_ID` outside the sequence.
+
+    Vectorized per chunk of sequences (`gbhub.training.encoding.encode`, then one gather), so memory
+    stays at a chunk's padded matrix plus the output.
+
+    Args:
+        sequences: the `n_sequences` DNA strings the plan was made for.
+        plan: a bp plan (`plan_bp_windows`) of those sequences.
+        chunk: sequences encoded at once.
+    """
+    if plan.strategy != "bp":
+        raise WindowingError(f"encode_bp_windows needs a bp plan (plan_bp_windows), got a {plan.strategy!r} plan")
+    if len(sequences) != plan.n_sequences:
+        raise WindowingError(f"the plan was made for {plan.n_sequences} sequences, got {len(sequences)}")
+    width = int(plan.count[0]) if len(plan) else 1
+    out = np.full((len(plan), width), encoding.PAD_ID, dtype=np.uint8)
+    offsets = np.arange(width, dtype=np.int64)
+    for lo in range(0, len(sequences), chunk):
+        part = list(sequences[lo : lo + chunk])
+        enc = encoding.encode(part, max(1, max(map(len, part), default=1)))
+        w_lo, w_hi = np.searchsorted(plan.sequence_index, [lo, lo + len(part)])
+        rows = plan.sequence_index[w_lo:w_hi] - lo
+        pos = plan.start[w_lo:w_hi, None] + offsets[None, :]
+        inside = (pos >= 0) & (pos < enc.lengths[rows][:, None])
+        gathered = enc.ids[rows[:, None], np.clip(pos, 0, enc.ids.shape[1] - 1)]
+        out[w_lo:w_hi] = np.where(inside, gathered, encoding.PAD_ID)
+    return out
+
+
+def plan_from_window_ids(row_ids: Sequence[str]) -> tuple[WindowPlan, list[str]]:
+    """The plan of rows that already are windows (`gbhub build --windows-bp`), grouped by region.
+
+    Args:
+        row_ids: `<region id>@w<k>` of each row.
+
+    Returns:
+        `(plan, region_ids)`: `plan.sequence_index[i]` is the region of row `i` (regions numbered in order of
+        first appearance; a region's rows need not be contiguous), and the regions' ids.
+
+    Raises:
+        WindowingError: an id that is not a window id.
+    """
+    import pandas as pd
+
+    try:
+        regions = region_of(row_ids)
+    except WindowError as err:
+        raise WindowingError(str(err)) from None
+    codes, uniques = pd.factorize(pd.Series(regions, dtype=object), sort=False)
+    index = np.asarray(codes, dtype=np.int64)
+    return WindowPlan(index, np.zeros(len(index), np.int64), np.zeros(len(index), np.int64), len(uniques), "rows"), \
+        [str(u) for u in uniques]

@@ -10,6 +10,7 @@ from gbhub.builders.errors import GBHubError
 from gbhub.builders.hub_layout import DEFAULT_SEED, VALIDATION_FRACTION
 from gbhub.builders.references import REFERENCES, cached_fasta, parse_reference_args
 from gbhub.builders.registry import get_benchmark, registry, upstream_benchmarks
+from gbhub.commands import build_windows  # `--windows-bp`: windows over each region (DeepEnhancer)
 
 
 class UnusedInputError(GBHubError, ValueError):
@@ -42,6 +43,7 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, help="Hub-layout output folder (other configs are kept)")
     add_build_options(p, "build")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    build_windows.add_arguments(p)
     p.set_defaults(func=cmd_build)
 
 
@@ -218,6 +220,7 @@ def cmd_build(args: argparse.Namespace) -> int:
                 progress=not args.no_progress,
             )
             print(f"built {name} -> {target}")
+            build_windows.build(args, name)
     for path in rendered:
         print(f"card -> {path}")
     print(f"load it with: datasets.load_dataset({str(args.out)!r}, {names[0]!r})")
