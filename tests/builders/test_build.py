@@ -179,7 +179,9 @@ def test_cli_environment_and_argument_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("gbhub build: error: ") and str(not_a_folder) in err and err.count("\n") == 1
     for command in ("build", "audit"):
-        assert main([command, "synthetic", "--out", str(tmp_path / "hub"), "--num-proc", "0"]) == 2
+        with pytest.raises(SystemExit) as exit_:  # a usage error: argparse exits with status 2
+            main([command, "synthetic", "--out", str(tmp_path / "hub"), "--num-proc", "0"])
+        assert exit_.value.code == 2
         assert "--num-proc: expected a whole number >= 1, got '0'" in capsys.readouterr().err
 
 

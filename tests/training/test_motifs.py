@@ -231,7 +231,9 @@ def test_motifs_command_errors_are_one_line(tmp_path, capsys):
     assert main(["motifs", str(tmp_path), "--dataset", str(tmp_path), "--config", "x"]) == 2
     err = capsys.readouterr().err
     assert "holds no trained model" in err and "Traceback" not in err
-    assert main(["motifs", str(tmp_path), "--dataset", str(tmp_path), "--config", "x", "--threshold-fraction", "2"]) == 2
+    with pytest.raises(SystemExit) as exit_:  # a usage error: argparse exits with status 2
+        main(["motifs", str(tmp_path), "--dataset", str(tmp_path), "--config", "x", "--threshold-fraction", "2"])
+    assert exit_.value.code == 2
     assert "expected a number between 0 and 1" in capsys.readouterr().err
     assert main(["motifs", str(tmp_path), "--dataset", str(tmp_path), "--config", "x", "--jaspar-release", "J1"]) == 2
     assert "unknown JASPAR release 'J1': expected one of JASPAR2026" in capsys.readouterr().err
