@@ -17,6 +17,7 @@ from transformers import initialization as init
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from gbhub.training import encoding
+from gbhub.training.models.heads import SideFeatures, side_feature_kwargs, task_loss
 
 MODEL_TYPE = "genomic_benchmarks_cnn"
 
@@ -36,7 +37,11 @@ class CNNConfig(PretrainedConfig):
         dense_activation: activation between the two dense layers (`relu`; upstream has none, which
             makes its two dense layers one linear map). Use `"identity"` for the upstream behaviour.
         dropout: dropout before each dense layer (0 = none, as upstream).
-        **kwargs: `PretrainedConfig` arguments (`id2label`, `label2id`, `num_labels`, ...).
+        side_feature_names: numeric side features read besides the sequence, concatenated to the flattened
+            conv features before the dense layers (`gbhub.training.models.heads`); empty = none.
+        side_feature_mean, side_feature_std: their training-split statistics (inputs are standardised with them).
+        **kwargs: `PretrainedConfig` arguments (`id2label`, `label2id`, `num_labels`, `problem_type`: `regression`
+            for float targets, one output each, MSE loss).
     """
 
     model_type = MODEL_TYPE
@@ -51,6 +56,9 @@ class CNNConfig(PretrainedConfig):
         conv_activations: Sequence[str] | None = None,
         dense_activation: str = "relu",
         dropout: float = 0.0,
+        side_feature_names: Sequence[str] = (),
+        side_feature_mean: Sequence[float] = (),
+        side_feature_std: Sequence[float] = (),
         **kwargs,
     ):
         self.input_length = int(input_length)
@@ -66,6 +74,8 @@ class CNNConfig(PretrainedConfig):
         self.dense_activation = dense_activation
         self.dropout = float(dropout)
         self.vocab = list(encoding.VOCAB)
+        for key, value in side_feature_kwargs(side_feature_names, side_feature_mean, side_feature_std).items():
+            setattr(self, key, value)
         super().__init__(**kwargs)
 
     @property
@@ -147,9 +157,10 @@ class CNNForSequenceClassification(CNNPreTrainedModel):
             ]
             in_channels = out_channels
         self.features = nn.Sequential(*blocks, nn.Flatten())
+        self.side = SideFeatures(config)
         self.classifier = nn.Sequential(
             nn.Dropout(config.dropout),
-            nn.Linear(config.flatten_size, config.hidden_size),
+            nn.Linear(config.flatten_size + self.side.size, config.hidden_size),
             _activation(config.dense_activation),
             nn.Dropout(config.dropout),
             nn.Linear(config.hidden_size, config.num_labels),
@@ -168,20 +179,25 @@ class CNNForSequenceClassification(CNNPreTrainedModel):
         input_ids: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         inputs_embeds: torch.Tensor | None = None,
+        side_features: torch.Tensor | None = None,
         **kwargs,
     ) -> SequenceClassifierOutput:
-        """Classify sequences.
+        """Classify sequences, or predict their target(s) (`config.problem_type == "regression"`).
 
         Args:
             input_ids: `(batch, length)` token ids from `gbhub.training.encoding.encode`, `length` equal to
                 `config.input_length`.
             labels: `(batch,)` class ids; when given, `loss` is the cross-entropy of the logits (for two
-                classes too: softmax over two logits, never a sigmoid before a logits loss).
+                classes too: softmax over two logits, never a sigmoid before a logits loss). For regression
+                `(batch[, num_labels])` floats and `loss` is their MSE.
             inputs_embeds: `(batch, 4, length)` one-hot (or soft) DNA instead of `input_ids`.
+            side_features: `(batch, n)` raw side features, in `config.side_feature_names` order (models
+                trained with side features only).
             **kwargs: ignored (`lengths`, `attention_mask` from generic collators).
 
         Returns:
-            `SequenceClassifierOutput` with `logits` `(batch, num_labels)` and `loss` when `labels` given.
+            `SequenceClassifierOutput` with `logits` `(batch, num_labels)` (the predicted values for
+            regression) and `loss` when `labels` given.
         """
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("pass exactly one of input_ids (batch, length) or inputs_embeds (batch, 4, length)")
@@ -191,10 +207,10 @@ class CNNForSequenceClassification(CNNPreTrainedModel):
                 f"input length {x.shape[-1]} != the model's input_length {self.config.input_length}: encode with "
                 f"`model.encode(sequences)` (pads shorter, crops longer sequences)"
             )
-        logits = self.classifier(self.features(x))
-        loss = None
-        if labels is not None:
-            loss = nn.functional.cross_entropy(logits.float(), labels.long())
+        h = self.features(x)
+        side = self.side(side_features)
+        logits = self.classifier(h if side is None else torch.cat([h, side.to(h.dtype)], dim=1))
+        loss = None if labels is None else task_loss(self.config, logits, labels)
         return SequenceClassifierOutput(loss=loss, logits=logits)
 
     def encode(self, sequences: Sequence[str]) -> torch.Tensor:
