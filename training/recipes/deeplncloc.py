@@ -242,7 +242,7 @@ model = DeepLncLocForSequenceClassification.from_pretrained("<this repo or folde
 input_ids = model.encode(["ACGT" * 300])  # (batch, {info['input_length_bp'] - 2}) 3-mer ids: padded / cropped
 {side_line}with torch.no_grad():
     out = model(input_ids=input_ids{', side_features=side' if side else ''}).logits
-print(out)  # {'predicted ' if regression else 'logits of '}{names}"""
+print(out{'' if regression else '.softmax(-1)'})  # {'predicted ' + names if regression else 'classes: ' + names}"""
         truncated = {s: n for s, n in info["truncated"].items() if n}
         note = (f"**Input length.** The model reads {info['input_length_bp']:,} bp (the longest sequence of the "
                 f"dataset is {info['longest_sequence_bp']:,} bp); shorter sequences are padded with unknown 3-mers, "
