@@ -20,7 +20,7 @@ NINE = [
 
 def test_registry_holds_the_nine_and_synthetic():
     assert upstream_benchmarks() == NINE
-    assert list(registry()) == sorted(NINE + ["synthetic", "synthetic_expression"])
+    assert list(registry()) == sorted(NINE + ["synthetic", "synthetic_expression", "xpresso_human"])
     for spec in registry().values():
         assert spec.license == ("mit" if spec.name == "xpresso_human" else "apache-2.0") and spec.version == 0
         if spec.upstream:
