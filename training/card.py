@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from gbhub.hub_cards.model_card import ModelCardInfo, PaperComparison, write_model_card
+from gbhub.hub_cards.model_card import DEFAULT_TAGS, ModelCardInfo, PaperComparison, write_model_card
 from gbhub.training import paper_results
 from gbhub.training.motifs.summary import motif_card_section
 from gbhub.training.recipes.base import CardText
@@ -109,6 +109,8 @@ def write_run_card(run_dir: Path, record: Mapping[str, Any], text: CardText, *, 
                **({"seed-*/": "the model, metrics and test predictions of each seed"} if len(seeds) > 1 else {})},
         citation=text.citation,
         task=record.get("task", "classification"),
+        tags=([t for t in DEFAULT_TAGS if t != "sequence-classification"] + ["regression"]
+              if record.get("task") == "regression" else DEFAULT_TAGS),
         side_features=record.get("side_features") or (),
     )
     return write_model_card(run_dir, info)

@@ -84,7 +84,7 @@ def test_regression_model_card_has_hub_metric_ids_side_features_and_a_running_sn
     assert all(results[k] == pytest.approx(test[k]) for k in results)
     meta = card.split("---")[1]
     assert all(f"- {m}\n" in meta for m in ("r_squared", "pearsonr", "spearmanr", "mse", "mae"))
-    assert "name: Sequence regression" in meta and "confusion" not in card
+    assert "name: Sequence regression" in meta and "- regression\n" in meta and "confusion" not in card
     assert "`half_life`, `tf_sites`, `gc_noise`" in card and "predictions_test.png" in card
     none = open(f"{runs['none']['out']}/README.md", encoding="utf-8").read()
     assert "**Side features.** None: the model reads the sequence only." in none

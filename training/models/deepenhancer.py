@@ -228,6 +228,10 @@ class DeepEnhancerForSequenceClassification(DeepEnhancerPreTrainedModel):
         from gbhub.training.metrics_util import softmax
         from gbhub.training.windows import aggregate_logits
 
+        if self.config.problem_type == "regression" or self.side.size:
+            raise ValueError("predict_proba scores a classifier of the sequence alone; for a regression model or one "
+                             "reading side features, call the model on `encode(...)` windows and aggregate them with "
+                             "`gbhub.training.windows.aggregate_logits(outputs, plan, 'mean')`")
         self.eval()
         ids, plan = self.encode(sequences, stride=stride, max_windows=max_windows, short=short)
         logits = [self(input_ids=ids[i : i + batch_size]).logits.float().cpu() for i in range(0, len(ids), batch_size)]
