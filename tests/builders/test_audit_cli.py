@@ -14,19 +14,20 @@ from gbhub.cli import main
 
 def _digests(folder):
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix in (".parquet", ".json")}
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix in (".parquet", ".json", ".md", ".png")}
 
 
 @pytest.fixture(scope="module")
 def audited(tmp_path_factory):
     out = tmp_path_factory.mktemp("hub")
-    assert main(["audit", "synthetic", "--variants", "--out", str(out), "--no-progress"]) == 0
+    assert main(["audit", "synthetic", "--variants", "--out", str(out), "--no-progress", "--no-report"]) == 0
+    assert main(["audit", "synthetic", "--out", str(out), "--no-progress"]) == 0  # the readable report of one
     return out
 
 
 def test_reports_and_card(audited):
     report = json.loads((audited / "audit" / "synthetic.json").read_text())
-    assert report["schema_version"] == 1 and report["parent"] is None
+    assert report["schema_version"] == 2 and report["parent"] is None
     assert {"duplicates", "overlap", "near_duplicates", "shortcuts", "contigs", "rows"} <= set(report)
     assert report["variants"] == {"leakfree": {"config": "synthetic_leakfree"},
                                   "chromsplit": {"config": "synthetic_chromsplit"}}
@@ -36,11 +37,20 @@ def test_reports_and_card(audited):
     # the synthetic windows never repeat or overlap; the planted motif is what 3-mers pick up
     assert report["overlap"]["pairs"]["test_vs_train_validation"]["overlapping"] == 0
     assert report["duplicates"]["across_splits"]["test_vs_train_validation"]["exact"] == 0
-    assert report["shortcuts"]["features"]["length"]["flag"] == "pass"
+    probes = report["shortcuts"]["probes"]
+    assert probes["length"]["reason"] == "every train and test row has the same length"
+    assert probes["kmer_spectrum"]["flag"] == "fail"  # the planted motif
+    assert report["inputs"]["coordinates"] == {"status": "present", "reason": "", "rows": 1800}
+    document = (audited / "audit" / "synthetic.md").read_text()
+    assert document.startswith("# Audit of `synthetic`")
+    for kind in ("probes", "composition", "positions", "similarity", "contigs"):
+        assert f"](../images/synthetic_audit_{kind}.png)" in document
+        assert (audited / "images" / f"synthetic_audit_{kind}.png").is_file()
     card = (audited / "README.md").read_text()
     assert card.count("Audited by `gbhub audit`") == 3
     assert "has not been audited" not in card
-    assert "- [`synthetic_leakfree`](#synthetic_leakfree) drops the leaking rows counted above." in card
+    assert ("- [`synthetic_leakfree`](#synthetic_leakfree) drops the leaking rows counted above (from validation "
+            "and test) and the duplicates inside every split.") in card
     assert "> Variant of [`synthetic`](#synthetic). Chromosome-held-out" in card
 
 
@@ -48,7 +58,9 @@ def test_variants(audited):
     for kind in ("leakfree", "chromsplit"):
         prov = json.loads((audited / "provenance" / f"synthetic_{kind}.json").read_text())
         assert prov["parent"] == "synthetic" and prov["variant_note"]
-        assert json.loads((audited / "audit" / f"synthetic_{kind}.json").read_text())["parent"] == "synthetic"
+        variant_report = json.loads((audited / "audit" / f"synthetic_{kind}.json").read_text())
+        assert variant_report["parent"] == "synthetic"
+        assert variant_report["variant"]["kind"] == kind and variant_report["variant"]["warnings"] == []
     leakfree = sum(pq.read_metadata(p).num_rows for p in (audited / "synthetic_leakfree").glob("*.parquet"))
     assert leakfree == 1800  # nothing leaks, so every row is kept
     splits = {}
@@ -60,18 +72,22 @@ def test_variants(audited):
 
 def test_rerun_is_deterministic_and_leaves_the_parent_alone(audited, capsys):
     before = _digests(audited)
-    assert main(["audit", "synthetic", "--variants", "--out", str(audited), "--no-progress"]) == 0
+    assert main(["audit", "synthetic", "--variants", "--out", str(audited), "--no-progress", "--no-report"]) == 0
     assert _digests(audited) == before
     assert "audited synthetic_chromsplit" in capsys.readouterr().out
 
 
 def test_errors(tmp_path, capsys):
-    assert main(["audit", "no_such_benchmark", "--out", str(tmp_path)]) == 2
-    assert "unknown benchmark 'no_such_benchmark'" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="'no_such_benchmark' is not a benchmark .see `gbhub list`., a folder, a file"):
+        main(["audit", "no_such_benchmark", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="unknown benchmark 'nope'"):
+        main(["audit", "nope", "--kind", "benchmark", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="name a benchmark"):
         main(["audit", "--out", str(tmp_path)])
-    assert main(["audit", "synthetic", "--out", str(tmp_path), "--parts", "overlap", "--threshold", "0"]) == 2
-    assert "threshold" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="identity threshold must be in"):
+        main(["audit", "synthetic", "--out", str(tmp_path), "--min-identity", "0"])
+    with pytest.raises(SystemExit, match="--variants applies to registered benchmarks only"):
+        main(["audit", str(tmp_path), "--kind", "folder", "--variants"])
 
 
 def test_json_output_is_only_json(tmp_path, capsys):
@@ -81,4 +97,5 @@ def test_json_output_is_only_json(tmp_path, capsys):
     captured = capsys.readouterr()
     reports = json.loads(captured.out)
     assert set(reports) == {"synthetic"} and reports["synthetic"]["overlap"]["pairs"]
-    assert "audited synthetic" in captured.err and "card -> " in captured.err
+    assert set(reports["synthetic"]) >= {"overlap", "contigs"} and "shortcuts" not in reports["synthetic"]
+    assert "audited synthetic" in captured.err and "card -> " in captured.err and "report -> " in captured.err
