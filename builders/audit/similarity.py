@@ -165,37 +165,33 @@ def sketch(sequences: pa.Array, params: SimilarityParams = SimilarityParams()) -
     limit = np.uint64((1 << HASH_BITS) // scale)
     seed = np.uint32((params.seed * 0x9E3779B9 + 0x7F4A7C15) & 0xFFFFFFFF)
     parts = []
-    for chunk in encoded_chunks(sequences, max_bases=1 << 21, pad=params.k):
+    for chunk in encoded_chunks(sequences, max_bases=1 << 19, pad=params.k):  # rows never straddle two chunks
         kmers, valid, forward = oriented_kmers(chunk.codes, params.k)
         valid &= chunk.windows_within(params.k)
         h = _fmix32(np.bitwise_xor(kmers.astype(np.uint32), seed))
-        keep = valid & (h.astype(np.uint64) < limit)
-        at = np.flatnonzero(keep)
+        at = np.flatnonzero(valid & (h.astype(np.uint64) < limit))
         rows = chunk.row[at]
-        first = np.searchsorted(chunk.row, rows, side="left")  # start of each row in the chunk
-        parts.append((rows + chunk.lo, at - first, h[at], forward[at]))
+        pos = at - np.searchsorted(chunk.row, rows, side="left")  # minus the start of each row in the chunk
+        # one entry per (row, k-mer): its first position
+        order = np.lexsort((pos, h[at], rows))
+        rows, pos, hashes, fwd = rows[order], pos[order], h[at][order], forward[at][order]
+        first = np.r_[True, (rows[1:] != rows[:-1]) | (hashes[1:] != hashes[:-1])]
+        rows, pos, hashes, fwd = rows[first], pos[first], hashes[first], fwd[first]
+        order = np.lexsort((pos, rows))  # back to (row, position) order
+        parts.append(((rows[order] + chunk.lo).astype(np.int32), pos[order].astype(np.int32), hashes[order], fwd[order]))
     if parts:
         row, pos, h, fwd = (np.concatenate([p[i] for p in parts]) for i in range(4))
     else:
-        row, pos, h, fwd = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.uint32), np.zeros(0, bool)
-    # one entry per (row, k-mer): its first position
-    key = (row.astype(np.uint64) << np.uint64(32)) | h.astype(np.uint64)
-    order = np.argsort(key)
-    key, row, pos, h, fwd = key[order], row[order], pos[order], h[order], fwd[order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    first = pos == np.repeat(np.minimum.reduceat(pos, starts), np.diff(np.r_[starts, len(key)])) if len(key) else pos > 0
-    row, pos, h, fwd = row[first], pos[first], h[first], fwd[first]
-    # mask k-mers held by more than max_postings rows (now one entry per row and k-mer)
+        row, pos, h, fwd = np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.uint32), np.zeros(0, bool)
+    del parts
+    # mask k-mers held by more than max_postings rows (one entry per row and k-mer by now)
     sorted_h = np.sort(h)
     starts = np.flatnonzero(np.r_[True, sorted_h[1:] != sorted_h[:-1]])
-    rows_per_kmer = np.diff(np.r_[starts, len(sorted_h)])
-    frequent = rows_per_kmer > params.max_postings
+    frequent = np.diff(np.r_[starts, len(sorted_h)]) > params.max_postings
     if frequent.any():
         keep = ~np.isin(h, sorted_h[starts[frequent]])
         row, pos, h, fwd = row[keep], pos[keep], h[keep], fwd[keep]
-    order = np.argsort((row.astype(np.int64) << 32) | pos)  # unique keys
-    return Sketch(row[order].astype(np.int32), pos[order].astype(np.int32), h[order], fwd[order], scale,
-                  int(frequent.sum()))
+    return Sketch(row, pos, h, fwd, scale, int(frequent.sum()))
 
 
 @dataclass
@@ -243,7 +239,7 @@ class Candidates:
 
 
 def match_pairs(sk: Sketch, seq_lengths: np.ndarray, query: np.ndarray, reference: np.ndarray, k: int,
-                *, max_matches: int = 1 << 22) -> Candidates:
+                *, max_matches: int = 1 << 19) -> Candidates:
     """Every (query, reference) pair of rows sharing a sampled k-mer, with k-mer estimates of identity and coverage.
 
     For a pair, the *shorter* sequence s is measured: `identity` is `(shared / s's k-mers within the span of
@@ -353,8 +349,8 @@ def _join(sk: Sketch, query: np.ndarray, reference: np.ndarray, max_matches: int
         start = stop
 
 
-def anchored_alignment(sequences: pa.Array, sk: Sketch, cand: Candidates, k: int, *, max_matches: int = 1 << 22,
-                       max_positions: int = 1 << 23) -> tuple[np.ndarray, np.ndarray]:
+def anchored_alignment(sequences: pa.Array, sk: Sketch, cand: Candidates, k: int, *, max_matches: int = 1 << 19,
+                       max_positions: int = 1 << 19) -> tuple[np.ndarray, np.ndarray]:
     """Measured identity and coverage of candidate pairs: their bases compared along their shared k-mers.
 
     The shared k-mers of a pair (in its orientation) are anchors, each on a diagonal (`q - r`; on the reverse
@@ -396,12 +392,13 @@ def anchored_alignment(sequences: pa.Array, sk: Sketch, cand: Candidates, k: int
         at = np.clip(_searchsorted(sorted_keys, key, "left"), 0, m - 1)
         hit = sorted_keys[at] == key
         q_pos, r_pos = sk.pos[qe[hit]].astype(np.int64), sk.pos[re[hit]].astype(np.int64)
-        pieces.append((order[at[hit]], q_pos, np.where(opposite[hit], q_pos + r_pos + k - 1, q_pos - r_pos)))
+        diagonal = np.where(opposite[hit], q_pos + r_pos + k - 1, q_pos - r_pos)
+        pieces.append((order[at[hit]].astype(np.int32), q_pos.astype(np.int32), diagonal.astype(np.int32)))
     which = np.concatenate([p[0] for p in pieces])
     q_pos = np.concatenate([p[1] for p in pieces])
     diagonal = np.concatenate([p[2] for p in pieces])
     stride = np.int64(int(length.max()) + k + 1)
-    anchor = which * stride + q_pos
+    anchor = which.astype(np.int64) * stride + q_pos
     order = np.argsort(anchor)  # unique: one entry per (pair, query k-mer)
     anchor, which, q_pos, diagonal = anchor[order], which[order], q_pos[order], diagonal[order]
     first_anchor = np.searchsorted(which, np.arange(m), side="left")
