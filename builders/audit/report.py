@@ -22,7 +22,7 @@ overlap:
                  overlap_fraction_quantiles: {"0.1", "0.5", "0.9"} | null,
                  by_class: {class: {rows, identical, overlapping, overlapping_fraction}}}}
 near_duplicates:
-  method, params: {k, min_identity, min_coverage, scale, scale_used, ...}, masked_kmers,
+  method, params: {k (null: automatic), k_used, min_identity, min_coverage, scale, scale_used, ...}, masked_kmers,
   compared_exactly: {rows, shorter_than_k}
   pairs: {pair: {rows, near_duplicates, near_duplicate_fraction, beyond_exact_and_rc, label_conflicts,
                  by_class: {class: {rows, near_duplicates, fraction}},
@@ -214,8 +214,9 @@ def leakage_table(audit: dict) -> str:
     if applicable(near):
         exact = near["compared_exactly"]
         if exact["rows"]:
-            text += (f"\n\n{exact['rows']:,} rows have no sampled {near['params']['k']}-mer ({exact['shorter_than_k']:,} "
-                     f"are shorter than {near['params']['k']} bp): they are compared exactly (identical or "
+            k = near["params"]["k_used"]
+            text += (f"\n\n{exact['rows']:,} rows have no sampled {k}-mer ({exact['shorter_than_k']:,} "
+                     f"are shorter than {k} bp): they are compared exactly (identical or "
                      "reverse-complement sequence), not skipped.")
     return text
 

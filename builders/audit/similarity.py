@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -28,9 +28,12 @@ class SimilarityParams:
     """Parameters of the near-duplicate search (all recorded in the report).
 
     Attributes:
-        k: k-mer length (8-16). k-mers are canonical (the smaller of a k-mer and its reverse complement), so a
-            sequence and its reverse complement match; k-mers with `N` are skipped. A sequence shorter than `k`
-            has no k-mer and is compared exactly (identical or reverse-complement sequence).
+        k: k-mer length (8-16), or None: the smallest k from 12 to 16 with `4**k >= 4 N`, N being the dataset's
+            k-mers, so that a sampled k-mer of a query matches less than one reference entry by chance (12 up to
+            ~4 M k-mers, e.g. 16,000 sequences of 251 bp; 15 for `human_ensembl_regulatory`'s 124 M). k-mers are
+            canonical (the smaller of a k-mer and its reverse complement), so a sequence and its reverse complement
+            match; k-mers with `N` are skipped. A sequence shorter than k has no k-mer and is compared exactly
+            (identical or reverse-complement sequence).
         min_identity: estimated identity at or above which a pair is a near-duplicate. The identity is
             `d ** (1 / k)`, `d` being the share of the shorter sequence's sampled k-mers, within the span the
             pair shares, that the other sequence holds (a substitution changes the k k-mers covering it, so a
@@ -49,7 +52,7 @@ class SimilarityParams:
         max_examples: flagged pairs listed in the report (the most similar first).
     """
 
-    k: int = 12
+    k: int | None = None
     min_identity: float = 0.85
     min_coverage: float = 0.8
     scale: int = 0
@@ -60,7 +63,7 @@ class SimilarityParams:
     max_examples: int = 50
 
     def __post_init__(self):
-        if not 8 <= self.k <= 16:
+        if self.k is not None and not 8 <= self.k <= 16:
             raise AuditError(f"near-duplicate k must be 8-16, got {self.k}")
         if not 0 < self.min_identity <= 1:
             raise AuditError(f"the near-duplicate identity threshold must be in (0, 1], got {self.min_identity}")
@@ -132,6 +135,7 @@ class Sketch:
 
     Attributes:
         row, pos, hash, forward: `(m,)` per entry, sorted by row then position.
+        k: the k-mer length used.
         scale: the FracMinHash scale used.
         masked_kmers: distinct k-mers masked for being in more than `max_postings` rows.
     """
@@ -140,17 +144,33 @@ class Sketch:
     pos: np.ndarray
     hash: np.ndarray
     forward: np.ndarray
+    k: int
     scale: int
     masked_kmers: int = 0
+    _by_hash: np.ndarray | None = field(default=None, repr=False)
 
     def count(self, n_rows: int) -> np.ndarray:
         return np.bincount(self.row, minlength=n_rows)
 
+    def by_hash(self) -> np.ndarray:
+        """`(m,)` the entries in hash order (sorted once; every join selects its rows from it, keeping the order)."""
+        if self._by_hash is None:
+            self._by_hash = np.argsort(self.hash)
+        return self._by_hash
 
-def auto_scale(sequences: pa.Array, params: SimilarityParams) -> int:
+
+def auto_k(sequences: pa.Array, params: SimilarityParams) -> int:
+    """`params.k`, or the smallest k in 12-16 with `4**k >= 4 N` (N: the dataset's 12-mers)."""
+    if params.k is not None:
+        return params.k
+    total = int(np.clip(lengths(sequences) - 11, 0, None).sum())
+    return next((k for k in range(12, 16) if 4**k >= 4 * total), 16)
+
+
+def auto_scale(sequences: pa.Array, params: SimilarityParams, k: int) -> int:
     if params.scale:
         return params.scale
-    total = int(np.clip(lengths(sequences) - params.k + 1, 0, None).sum())
+    total = int(np.clip(lengths(sequences) - k + 1, 0, None).sum())
     return max(1, -(-total // params.max_kmers))
 
 
@@ -161,23 +181,24 @@ def sketch(sequences: pa.Array, params: SimilarityParams = SimilarityParams()) -
         sequences: `(n,)` strings.
         params: k, scale, seed and `max_postings`.
     """
-    scale = auto_scale(sequences, params)
+    k = auto_k(sequences, params)
+    scale = auto_scale(sequences, params, k)
     limit = np.uint64((1 << HASH_BITS) // scale)
     seed = np.uint32((params.seed * 0x9E3779B9 + 0x7F4A7C15) & 0xFFFFFFFF)
     parts = []
-    for chunk in encoded_chunks(sequences, max_bases=1 << 19, pad=params.k):  # rows never straddle two chunks
-        kmers, valid, forward = oriented_kmers(chunk.codes, params.k)
-        valid &= chunk.windows_within(params.k)
+    for chunk in encoded_chunks(sequences, max_bases=1 << 19, pad=k):  # rows never straddle two chunks
+        kmers, valid, forward = oriented_kmers(chunk.codes, k)
+        valid &= chunk.windows_within(k)
         h = _fmix32(np.bitwise_xor(kmers.astype(np.uint32), seed))
         at = np.flatnonzero(valid & (h.astype(np.uint64) < limit))
         rows = chunk.row[at]
         pos = at - np.searchsorted(chunk.row, rows, side="left")  # minus the start of each row in the chunk
-        # one entry per (row, k-mer): its first position
-        order = np.lexsort((pos, h[at], rows))
+        # one entry per (row, k-mer): its first position (a stable sort on (row, hash) keeps position order)
+        order = np.argsort((rows.astype(np.uint64) << np.uint64(32)) | h[at], kind="stable")
         rows, pos, hashes, fwd = rows[order], pos[order], h[at][order], forward[at][order]
         first = np.r_[True, (rows[1:] != rows[:-1]) | (hashes[1:] != hashes[:-1])]
         rows, pos, hashes, fwd = rows[first], pos[first], hashes[first], fwd[first]
-        order = np.lexsort((pos, rows))  # back to (row, position) order
+        order = np.argsort((rows << 32) | pos)  # back to (row, position) order: unique keys
         parts.append(((rows[order] + chunk.lo).astype(np.int32), pos[order].astype(np.int32), hashes[order], fwd[order]))
     if parts:
         row, pos, h, fwd = (np.concatenate([p[i] for p in parts]) for i in range(4))
@@ -191,7 +212,7 @@ def sketch(sequences: pa.Array, params: SimilarityParams = SimilarityParams()) -
     if frequent.any():
         keep = ~np.isin(h, sorted_h[starts[frequent]])
         row, pos, h, fwd = row[keep], pos[keep], h[keep], fwd[keep]
-    return Sketch(row, pos, h, fwd, scale, int(frequent.sum()))
+    return Sketch(row, pos, h, fwd, k, scale, int(frequent.sum()))
 
 
 @dataclass
@@ -329,11 +350,10 @@ def _merge(aggregates):
 
 def _join(sk: Sketch, query: np.ndarray, reference: np.ndarray, max_matches: int):
     """Yield the matching sampled k-mer entries `(query entries, reference entries)` of two row sets, in chunks."""
-    r_idx = np.flatnonzero(reference[sk.row])
-    r_idx = r_idx[np.argsort(sk.hash[r_idx])]  # matches are aggregated per pair: their order does not matter
+    order = sk.by_hash()
+    r_idx = order[reference[sk.row[order]]]
     r_hash = sk.hash[r_idx]
-    q_idx = np.flatnonzero(query[sk.row])
-    q_idx = q_idx[np.argsort(sk.hash[q_idx])]  # sorted needles: searchsorted stays in cache
+    q_idx = order[query[sk.row[order]]]  # sorted needles: searchsorted stays in cache
     lo = np.searchsorted(r_hash, sk.hash[q_idx], side="left")
     counts = np.searchsorted(r_hash, sk.hash[q_idx], side="right") - lo
     keep = counts > 0
@@ -389,7 +409,7 @@ def anchored_alignment(sequences: pa.Array, sk: Sketch, cand: Candidates, k: int
     for qe, re in _join(sk, in_q, in_r, max_matches):
         opposite = sk.forward[qe] != sk.forward[re]
         key = (sk.row[qe].astype(np.int64) * n + sk.row[re]) * 2 + opposite
-        at = np.clip(_searchsorted(sorted_keys, key, "left"), 0, m - 1)
+        at = np.clip(np.searchsorted(sorted_keys, key, "left"), 0, m - 1)  # a small haystack: stays in cache
         hit = sorted_keys[at] == key
         q_pos, r_pos = sk.pos[qe[hit]].astype(np.int64), sk.pos[re[hit]].astype(np.int64)
         diagonal = np.where(opposite[hit], q_pos + r_pos + k - 1, q_pos - r_pos)
@@ -455,7 +475,7 @@ def _pick(cand: Candidates, sk: Sketch, n: int, params: SimilarityParams) -> Can
     most `max_candidates` per query row (the most shared first)."""
     count = sk.count(n)
     fewest = np.minimum(2, np.minimum(count[cand.query], count[cand.reference]))  # a 1-k-mer row can share 1
-    chance = _chance_shared(sk, cand, n, params.k)
+    chance = _chance_shared(sk, cand, n, sk.k)
     plausible = ((cand.shared >= np.maximum(fewest, np.ceil(chance + 4 * np.sqrt(chance))))
                  & (cand.identity >= params.min_identity - 0.1) & (cand.coverage >= params.min_coverage / 3))
     cand = cand.take(plausible)
@@ -492,8 +512,8 @@ def find_near_duplicates(inp: AuditInput, query: np.ndarray, reference: np.ndarr
     reach the thresholds. Rows with no sampled k-mer (shorter than k, or all k-mers masked) are compared exactly.
     """
     n = len(inp.frame)
-    cand = _pick(match_pairs(sk, lengths(inp.sequences), query, reference, params.k), sk, n, params)
-    identity, coverage = anchored_alignment(inp.sequences, sk, cand, params.k)
+    cand = _pick(match_pairs(sk, lengths(inp.sequences), query, reference, sk.k), sk, n, params)
+    identity, coverage = anchored_alignment(inp.sequences, sk, cand, sk.k)
     aligned = Pairs(cand.query, cand.reference, cand.shared, identity, coverage, cand.reverse)
     best = np.zeros(n)
     np.maximum.at(best, aligned.query, identity * coverage)
@@ -569,7 +589,7 @@ def audit_similarity(inp: AuditInput, params: SimilarityParams = SimilarityParam
     labels = inp.labels
     n = len(inp.frame)
     unsketched = sk.count(n) == 0
-    short = lengths(inp.sequences) < params.k
+    short = lengths(inp.sequences) < sk.k
     searches = {
         "test_vs_train_validation": find_near_duplicates(inp, inp.split_mask("test"), inp.split_mask(("train", "validation")),
                                                          params, sk, codes),
@@ -608,14 +628,14 @@ def audit_similarity(inp: AuditInput, params: SimilarityParams = SimilarityParam
         pairs[name] = entry
     return {
         "method": (
-            f"containment of canonical {params.k}-mers (FracMinHash scale {sk.scale}: "
+            f"containment of canonical {sk.k}-mers (FracMinHash scale {sk.scale}: "
             f"{'every k-mer' if sk.scale == 1 else f'1 in {sk.scale} k-mers by hash'}; k-mers in more than "
             f"{params.max_postings} rows masked): a pair is a near-duplicate when the shared k-mers span at least "
             f"{params.min_coverage:.0%} of the shorter sequence and its estimated identity there is at least "
-            f"{params.min_identity:.0%}, on either strand; sequences shorter than {params.k} bp (or with no k-mer "
+            f"{params.min_identity:.0%}, on either strand; sequences shorter than {sk.k} bp (or with no k-mer "
             "left) are compared exactly"
         ),
-        "params": {**asdict(params), "scale_used": sk.scale},
+        "params": {**asdict(params), "k_used": sk.k, "scale_used": sk.scale},
         "masked_kmers": sk.masked_kmers,
         "compared_exactly": {"rows": int(unsketched.sum()), "shorter_than_k": int(short.sum())},
         "pairs": pairs,

@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gbhub.builders.audit.common import FRAME_COLUMNS, AuditError, AuditInput, load_config
+from gbhub.builders.audit.common import FRAME_COLUMNS, AuditError, AuditInput, from_plan, load_config
 from gbhub.builders.hub_layout import DEFAULT_SEED, SPLITS, card_path, provenance_path, split_files
 
 SEQUENCE_SUFFIXES = {".parquet": "parquet", ".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".fa": "fasta",
@@ -228,6 +228,34 @@ def load_folder(folder: str | os.PathLike, config: str | None = None, **options)
     options = {k: v for k, v in options.items() if k != "split_column"}  # the folder's splits are its files
     return from_frame(config, frame, where=f"{folder}/{config}", class_names=names,
                       source=f"config {config} of {folder} (no provenance: Parquet only)", **options)
+
+
+def load_tables(name: str, *, coordinates_dir=None, cache_dir=None, seed: int = DEFAULT_SEED,
+                progress: bool = True) -> AuditInput:
+    """The rows of a registered upstream benchmark from its coordinate tables alone (no reference, no sequences):
+    split as `gbhub build` splits them, for the interval audits (overlaps, contigs, length and genomic-position
+    probes)."""
+    from gbhub.builders.coordinates import fetch_table, read_table
+    from gbhub.builders.hub_layout import VALIDATION_FRACTION
+    from gbhub.builders.plan import upstream_plan
+    from gbhub.builders.registry import get_benchmark
+
+    spec = get_benchmark(name)
+    if not spec.upstream:
+        raise AuditError(f"{name} has no upstream coordinate tables; audit it with its sequences (drop --intervals-only)")
+    tables, names = {}, {}
+    for split in ("train", "test"):
+        tables[split], names[split] = {}, {}
+        for label, cls in enumerate(spec.classes):
+            path, _ = fetch_table(name, split, cls, coordinates_dir=coordinates_dir, cache_dir=cache_dir,
+                                  progress=progress)
+            names[split][label] = f"{name}/{split}/{cls}.csv.gz"
+            tables[split][label] = read_table(path, name=names[split][label])
+    plan = upstream_plan(tables, names, {i: "" for i in range(len(spec.classes))}, seed=seed,
+                         fraction=VALIDATION_FRACTION)
+    inp = from_plan(name, plan, spec.classes, dict(spec.class_references))
+    inp.source = f"the coordinate tables of {name} (intervals only, no reference)"
+    return inp
 
 
 def load_hub(repo_id: str, config: str | None = None, *, revision: str | None = None, **options) -> AuditInput:

@@ -146,6 +146,16 @@ def test_sketch_keeps_one_entry_per_kmer_and_masks_repeats():
     assert sketch(seqs, SimilarityParams(k=12, max_kmers=20)).scale == 7  # 29 + 29 + 4 * 19 = 134 k-mers
 
 
+def test_k_grows_with_the_dataset_so_chance_matches_stay_rare():
+    from gbhub.builders.audit.similarity import auto_k
+
+    def k_for(n_kmers: int) -> int:
+        return auto_k(pa.array(["A" * (n_kmers + 11)], pa.large_string()), SimilarityParams())
+
+    assert [k_for(n) for n in (1000, 4**11, 4**11 + 1, 4**12 + 1)] == [12, 12, 13, 14]
+    assert auto_k(pa.array(["ACGT"]), SimilarityParams(k=9)) == 9
+
+
 def test_best_overlap_matches_brute_force():
     rng = np.random.default_rng(0)
     nq, nr = 300, 400

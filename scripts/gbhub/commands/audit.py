@@ -55,6 +55,9 @@ def register(subparsers) -> None:
                    help="local FASTA for a reference key or assembly (benchmarks); repeatable")
     p.add_argument("--cache-dir", help="gbhub cache (default $GBHUB_CACHE or ~/.cache/gbhub)")
     p.add_argument("--num-proc", type=positive_int, default=None, help="worker processes for extraction")
+    p.add_argument("--intervals-only", action="store_true",
+                   help="audit a benchmark from its coordinate tables alone (no reference, nothing built): overlaps, "
+                        "contigs, length and genomic-position probes; the sequence checks are reported not applicable")
     p.add_argument("--variants", action="store_true",
                    help="also build and audit the leak-free and chromosome-held-out variants of a benchmark")
     p.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS), metavar="PART",
@@ -63,7 +66,8 @@ def register(subparsers) -> None:
                    help="near-duplicate identity threshold (default: %(default)s)")
     p.add_argument("--min-coverage", type=float, default=SimilarityParams.min_coverage,
                    help="near-duplicate coverage of the shorter sequence (default: %(default)s)")
-    p.add_argument("--kmer", type=int, default=SimilarityParams.k, help="k-mer length of the near-duplicate search")
+    p.add_argument("--kmer", type=int, default=None,
+                   help="k-mer length of the near-duplicate search, 8-16 (default: 12-16 by dataset size)")
     p.add_argument("--bootstrap", type=int, default=ProbeParams.bootstrap,
                    help="bootstrap resamples of the AUROC intervals (default: %(default)s)")
     p.add_argument("--bin-size", type=positive_int, default=ProbeParams.bin_size,
@@ -109,8 +113,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
         raise SystemExit("gbhub audit: give targets or --all, not both")
     if not args.all and not args.targets:
         raise SystemExit("gbhub audit: name a benchmark, folder, file or Hub id (see --help), or pass --all")
-    if args.variants and args.kind not in ("auto", "benchmark"):
-        raise SystemExit("gbhub audit: --variants applies to registered benchmarks only")
+    if (args.variants or args.intervals_only) and args.kind not in ("auto", "benchmark"):
+        raise SystemExit("gbhub audit: --variants and --intervals-only apply to registered benchmarks only")
+    if args.variants and args.intervals_only:
+        raise SystemExit("gbhub audit: --variants needs the sequences; drop --intervals-only")
     if not 0 < args.holdout < 1:
         raise SystemExit(f"gbhub audit: --holdout must be between 0 and 1, got {args.holdout}")
     if args.no_progress:
@@ -134,7 +140,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     for kind, target in targets:
         for config, out, inp, extra in _inputs(kind, target, args, options, say):
             reports[config] = _audit_one(config, out, inp, extra, args, similarity, probes, say)
-            if kind in ("benchmark", "folder") and out not in folders:
+            if kind in ("benchmark", "folder") and not args.intervals_only and out not in folders:
                 folders.append(out)
     for out in folders:
         _render_card(out, say)
@@ -176,6 +182,13 @@ def _benchmark_inputs(name: str, args, options: dict, say):
     from gbhub.builders.references import parse_reference_args
 
     out = Path(args.out or "hub")
+    if args.intervals_only:  # the tables alone: nothing is built, no card (the folder may hold no config)
+        if name in configs_in(out):
+            raise SystemExit(f"gbhub audit: {out} holds a built {name}: audit it in full (drop --intervals-only), or "
+                             "give the intervals-only report another --out")
+        yield name, out, sources.load_tables(name, coordinates_dir=args.coordinates, cache_dir=args.cache_dir,
+                                             seed=args.seed, progress=not args.no_progress), None
+        return
     build = dict(coordinates_dir=args.coordinates, references=parse_reference_args(args.reference),
                  cache_dir=args.cache_dir, progress=not args.no_progress)
     if name not in configs_in(out):
