@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 from gbhub.builders.audit.common import AuditError, AuditInput, from_plan, reverse_complement  # noqa: E402
 from gbhub.builders.audit.duplicates import sequence_codes  # noqa: E402
 from gbhub.builders.audit.pipeline import PARTS, audit_input  # noqa: E402
+from gbhub.builders.audit.similarity import audit_similarity, searches  # noqa: E402
 from gbhub.builders.audit.variants import (  # noqa: E402
     LEAKFREE_RULES,
     chromsplit_splits,
@@ -134,10 +135,10 @@ def headline(report: dict) -> dict:
     return out
 
 
-def variant_plans(inp: AuditInput) -> dict:
+def variant_plans(inp: AuditInput, found=None) -> dict:
     """What the variants would remove (rules, class balance, degenerate-split warnings), without building them."""
     out = {}
-    rules = leakfree_rules(inp)
+    rules = leakfree_rules(inp, found=found)
     frame = inp.frame
     before = class_balance(frame, inp.classes)
     after = class_balance(frame[rules == ""], inp.classes)
@@ -228,14 +229,20 @@ def main(argv: list[str] | None = None) -> int:
         t_generate = time.perf_counter() - t0
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        report = audit_input(inp, parts=tuple(args.parts), timings=timings)
+        found = None
+        if "near_duplicates" in args.parts:  # searched once, for the audit and the leak-free plan
+            found = searches(inp)
+            timings["near_duplicate_search"] = round(time.perf_counter() - t0, 3)
+        report = audit_input(inp, parts=tuple(p for p in args.parts if p != "near_duplicates"), timings=timings)
+        if found is not None:
+            report["near_duplicates"] = audit_similarity(inp, found=found)
         t_audit = time.perf_counter() - t0
         entry = {"rows": len(inp.frame), "bases": int((inp.frame["end"] - inp.frame["start"]).sum()),
                  "read_tables_s": round(t_read, 2), "generate_sequences_s": round(t_generate, 2),
                  "audit_s": round(t_audit, 2), "audit_parts_s": timings, **headline(report)}
         if not args.no_variants:
             t0 = time.perf_counter()
-            entry["variants"] = variant_plans(inp)
+            entry["variants"] = variant_plans(inp, found)
             entry["variant_plans_s"] = round(time.perf_counter() - t0, 2)
             totals["variant_plans_s"] += entry["variant_plans_s"]
         if args.reports:

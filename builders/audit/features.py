@@ -58,18 +58,25 @@ class SequenceFeatures:
         return np.divide(self.spectrum, total, out=np.zeros(self.spectrum.shape), where=total > 0)
 
 
-def _window_counts(chunk, k: int, m: int) -> np.ndarray:
-    """`(m, 4**k)` counts of the A/C/G/T k-mers of each sequence of an encoded chunk."""
-    c = chunk.codes
-    n = len(c) - k + 1
-    code = np.zeros(n, dtype=np.int64)
-    bad = np.zeros(n, dtype=bool)
-    for j in range(k):
-        part = c[j : j + n]
-        code = code * 4 + (part & 3)
-        bad |= part == 4
-    keep = chunk.windows_within(k) & ~bad
+def _window_counts(code: np.ndarray, bad: np.ndarray, chunk, k: int, m: int) -> np.ndarray:
+    """`(m, 4**k)` counts of the A/C/G/T k-mers of each sequence of an encoded chunk, from the window codes."""
+    n = len(code)
+    keep = chunk.windows_within(k)[:n] & ~bad
     return np.bincount(chunk.row[:n][keep] * 4**k + code[keep], minlength=(m + 1) * 4**k).reshape(m + 1, 4**k)[:m]
+
+
+def _codes(c: np.ndarray, k: int, pieces: dict) -> tuple[np.ndarray, np.ndarray]:
+    """2-bit codes of the k-mer at each position and whether it holds a non-A/C/G/T letter, built from the codes
+    of half-length windows (`pieces` caches them by length)."""
+    if k not in pieces:
+        if k == 1:
+            pieces[1] = ((c & 3).astype(np.int64), c == 4)
+        else:
+            half = k // 2
+            (a, bad_a), (b, bad_b) = _codes(c, half, pieces), _codes(c, k - half, pieces)
+            n = len(c) - k + 1
+            pieces[k] = (a[:n] * 4 ** (k - half) + b[half : half + n], bad_a[:n] | bad_b[half : half + n])
+    return pieces[k]
 
 
 def sequence_features(sequences: pa.Array, *, spectrum_k: int = SPECTRUM_K) -> SequenceFeatures:
@@ -81,8 +88,9 @@ def sequence_features(sequences: pa.Array, *, spectrum_k: int = SPECTRUM_K) -> S
     for chunk in encoded_chunks(sequences, max_bases=1 << 21, pad=max(2, spectrum_k)):
         m = chunk.hi - chunk.lo
         bases[chunk.lo : chunk.hi] = np.bincount(chunk.row * 5 + chunk.codes, minlength=(m + 1) * 5).reshape(m + 1, 5)[:m]
-        dinucleotides[chunk.lo : chunk.hi] = _window_counts(chunk, 2, m)
-        spectrum[chunk.lo : chunk.hi] = _window_counts(chunk, spectrum_k, m)
+        pieces: dict = {}
+        dinucleotides[chunk.lo : chunk.hi] = _window_counts(*_codes(chunk.codes, 2, pieces), chunk, 2, m)
+        spectrum[chunk.lo : chunk.hi] = _window_counts(*_codes(chunk.codes, spectrum_k, pieces), chunk, spectrum_k, m)
     data, offsets = string_buffers(sequences)
     lo = int(offsets[0]) if len(offsets) else 0
     raw = data[lo : int(offsets[-1])] if len(offsets) else data[:0]
@@ -118,8 +126,12 @@ def position_codes(sequences: pa.Array, positions: int, *, from_end: bool = Fals
     if not n or not positions:
         return out
     length = np.diff(offsets)
-    for p in range(positions):
-        has = length > p
-        index = (offsets[1:][has] - 1 - p) if from_end else (offsets[:-1][has] + p)
-        out[has, p] = BASE_CODES[data[index]]
+    step = max(1, (1 << 22) // positions)  # rows per block: bounded index matrices
+    p = np.arange(positions)
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        has = p[None, :] < length[lo:hi, None]
+        index = (offsets[lo + 1 : hi + 1, None] - 1 - p) if from_end else (offsets[lo:hi, None] + p)
+        block = out[lo:hi]
+        block[has] = BASE_CODES[data[index[has]]]
     return out

@@ -60,6 +60,18 @@ def _grouped_auc(scores: np.ndarray, positive: np.ndarray, weights: np.ndarray) 
         return (p_g * (below + 0.5 * n_g)).sum(axis=0) / (p_g.sum(axis=0) * n_g.sum(axis=0))
 
 
+def _rank_auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """The Mann-Whitney AUROC from average ranks (ties count one half), NaN when a side is empty."""
+    from scipy.stats import rankdata
+
+    n1 = int(positive.sum())
+    n0 = len(positive) - n1
+    if not n1 or not n0:
+        return float("nan")
+    ranks = rankdata(scores)
+    return float((ranks[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
 def multiclass_auc(y: np.ndarray, proba: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """`(b,)` AUROC of `proba` against `y` under each weight column: binary on the scores of class 1, else macro
     one-vs-rest.
@@ -69,7 +81,10 @@ def multiclass_auc(y: np.ndarray, proba: np.ndarray, weights: np.ndarray | None 
         proba: `(n, c)` class scores (or `(n,)` scores of class 1 for two classes).
         weights: `(n, b)` weights; None: every row once (`b` = 1).
     """
-    weights = np.ones((len(y), 1), dtype=np.float32) if weights is None else weights
+    if weights is None:  # every row once: ranks (scipy), no matrix of weights
+        if proba.ndim == 1 or proba.shape[1] == 2:
+            return np.array([_rank_auc(proba if proba.ndim == 1 else proba[:, 1], y == 1)])
+        return np.array([np.mean([_rank_auc(proba[:, c], y == c) for c in range(proba.shape[1])])])
     if proba.ndim == 1:
         return _grouped_auc(proba, y == 1, weights)
     if proba.shape[1] == 2:

@@ -64,8 +64,8 @@ BINNED_MODEL = "class mix of the train rows in the same quantile bin of train (T
 # AUROC 0.8), and a curve with a square term reads it off the spread (short sequences have more extreme
 # shares: 0.62). A line cannot: a logistic regression on the share alone (a shift either way; the AUROC of
 # the share itself, fitted on train, as gb-qc scores it in-sample).
-SMOOTH_MODEL = "logistic regression (scikit-learn, newton-cholesky) on the share alone"
-LOGISTIC_MODEL = "logistic regression (scikit-learn, L2, C=1, newton-cholesky) on standardized features"
+SMOOTH_MODEL = "logistic regression on the share alone (one-vs-rest with more than two classes)"
+LOGISTIC_MODEL = "logistic regression (scikit-learn, L2, C=1) on standardized features"
 POSITION_MODEL = ("naive Bayes on the bases of a window of positions (per-position base frequencies of each class in "
                   "train, add-one smoothing; positions past a sequence's end are left out, so length does not leak in)")
 
@@ -107,7 +107,10 @@ def logistic_scores(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    model = make_pipeline(StandardScaler(), LogisticRegression(solver="newton-cholesky", max_iter=200))
+    # newton-cholesky converges in ~5 steps on the collinear k-mer shares of two classes (lbfgs needs ~100); with
+    # more classes its Hessian grows with the square of the classes, and lbfgs at tol 1e-3 is ~5x faster
+    solver = dict(solver="newton-cholesky") if n_classes == 2 else dict(solver="lbfgs", tol=1e-3)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500, **solver))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter on near-constant features
         model.fit(x_train, y_train)
@@ -134,21 +137,23 @@ def naive_bayes_window_scores(x_train: np.ndarray, y_train: np.ndarray, x_test: 
     """
     positions = x_train.shape[1]
     counts = np.zeros((n_classes, positions, 5))
+    cell = np.arange(positions) * (ABSENT + 1)
     for c in range(n_classes):
         rows = x_train[y_train == c]
-        for b in range(5):
-            counts[c, :, b] = (rows == b).sum(axis=0)
+        per_cell = np.bincount((rows + cell).ravel(), minlength=positions * (ABSENT + 1))
+        counts[c] = per_cell.reshape(positions, ABSENT + 1)[:, :5]
     loglik = np.log((counts + 1.0) / (counts.sum(axis=2, keepdims=True) + 5.0))
     loglik = np.concatenate([loglik, np.zeros((n_classes, positions, ABSENT + 1 - 5))], axis=2)  # ABSENT: 0
+    loglik = loglik.astype(np.float32)  # half the memory traffic of the gathers below
     prior = np.log(np.bincount(y_train, minlength=n_classes) / len(y_train))
     out = np.zeros((len(x_test), len(starts)) if n_classes == 2 else (len(x_test), len(starts), n_classes))
-    index = np.arange(positions)
+    flat = loglik.reshape(n_classes, -1)  # (class, position * 6 + code)
     for lo in range(0, len(x_test), chunk):
-        x = x_test[lo : lo + chunk]
+        x = x_test[lo : lo + chunk].astype(np.int32) + cell.astype(np.int32)
         per_class = []
         for c in range(n_classes):
-            cum = np.zeros((len(x), positions + 1))
-            np.cumsum(loglik[c, index, x], axis=1, out=cum[:, 1:])
+            cum = np.zeros((len(x), positions + 1), dtype=np.float32)
+            np.cumsum(np.take(flat[c], x), axis=1, out=cum[:, 1:])
             per_class.append(cum[:, starts + window] - cum[:, starts] + prior[c])
         if n_classes == 2:
             out[lo : lo + chunk] = per_class[1] - per_class[0]
@@ -316,13 +321,19 @@ SEQUENCE_PROBES = tuple(name for name, (group, _, _) in PROBES.items() if group 
 
 def _fit(kind_values, ctx: ProbeContext, train: np.ndarray, test: np.ndarray, n_classes: int, y: np.ndarray):
     values, model = kind_values
-    if model == SMOOTH_MODEL and n_classes == 2:
+    if model == SMOOTH_MODEL:
         # A logistic regression on one feature ranks the rows by that feature, up or down: its gradient at 0 is
         # n * cov(x, y), so the fitted slope has the sign of the train covariance. The test AUROC is the same
-        # as fitting it (and ~100x faster, which matters over 21 composition probes).
+        # as fitting it (and ~100x faster, which matters over 21 composition probes); with more classes, one
+        # such regression per class against the rest (one-vs-rest, as the AUROC is taken).
         x = values[:, 0]
-        slope = np.sign(np.cov(x[train], y[train])[0, 1]) if len(train) > 1 else 0.0
-        return slope * x[test]
+
+        def slope(target):
+            return np.sign(np.cov(x[train], target)[0, 1]) if len(train) > 1 else 0.0
+
+        if n_classes == 2:
+            return slope(y[train]) * x[test]
+        return np.column_stack([slope(y[train] == c) * x[test] for c in range(n_classes)])
     if model in (LOGISTIC_MODEL, SMOOTH_MODEL):
         fit_rows = _sample(train, ctx.params.max_train_rows, ctx.params.seed)
         return logistic_scores(values[fit_rows], y[fit_rows], values[test], n_classes)
@@ -338,8 +349,11 @@ def _too_few(labels: np.ndarray, train: np.ndarray, test: np.ndarray, classes) -
     return None
 
 
-def _scored(y: np.ndarray, scores: np.ndarray, ctx: ProbeContext, rows: np.ndarray) -> dict:
-    """Score test rows `rows`; the bootstrap resamples of a row set are drawn once and shared by every probe."""
+def _scored(y: np.ndarray, scores: np.ndarray, ctx: ProbeContext, rows: np.ndarray, *, interval: bool = True) -> dict:
+    """Score test rows `rows`; the bootstrap resamples of a row set are drawn once and shared by every probe.
+    Pairs of classes get no interval (`interval=False`): their point estimate and flag, at a quarter of the cost."""
+    if not interval:
+        return score(y, scores, resamples=0)
     key = (len(rows), hash(rows.tobytes()))
     if key not in ctx._weights:
         ctx._weights[key] = bootstrap_weights(y, ctx.params.bootstrap, ctx.params.seed) if ctx.params.bootstrap else None
@@ -378,7 +392,7 @@ def _run_probe(name: str, ctx: ProbeContext) -> dict:
             test = ctx.test[np.isin(labels[ctx.test], (a, b))]
             y = _remap(labels, (a, b))
             pair_scores = _fit(values, ctx, train, test, 2, y)
-            entry["pairs"][f"{classes[a]} vs {classes[b]}"] = _scored(y[test], pair_scores, ctx, test)
+            entry["pairs"][f"{classes[a]} vs {classes[b]}"] = _scored(y[test], pair_scores, ctx, test, interval=False)
     return entry
 
 
@@ -434,9 +448,17 @@ def position_frequencies(codes: np.ndarray, labels: np.ndarray, classes) -> dict
     return out
 
 
-def _window_auc(y: np.ndarray, scores: np.ndarray) -> np.ndarray:
+CURVE_ROWS = 20_000
+
+
+def _window_auc(y: np.ndarray, scores: np.ndarray, seed: int) -> np.ndarray:
+    """AUROC of every window, on at most `CURVE_ROWS` rows (a seeded subset: it picks a window and draws the
+    curve; the picked window's AUROC is then taken on every test row)."""
     from gbhub.builders.audit.scoring import multiclass_auc
 
+    if len(y) > CURVE_ROWS:
+        keep = np.sort(np.random.default_rng(seed).choice(len(y), CURVE_ROWS, replace=False))
+        y, scores = y[keep], scores[keep]
     return np.array([multiclass_auc(y, scores[:, w])[0] for w in range(scores.shape[1])])
 
 
@@ -464,25 +486,26 @@ def _position_probe(ctx: ProbeContext, *, from_end: bool) -> dict:
     def scan(train, test, y, n_classes):
         return naive_bayes_window_scores(codes[train], y[train], codes[test], n_classes, starts, p.window)
 
-    def pick_and_score(train, test, y, n_classes):
+    def pick_and_score(train, test, y, n_classes, interval=True):
         # choose the window on a held-out fifth of train (stratified, seeded), then refit on all of train
         rng = np.random.default_rng(p.seed)
         inner = np.zeros(len(train), dtype=bool)
         for c in np.unique(y[train]):
             idx = np.flatnonzero(y[train] == c)
             inner[idx[rng.permutation(len(idx))[: max(1, len(idx) // 5)]]] = True
-        inner_auc = _window_auc(y[train[inner]], scan(train[~inner], train[inner], y, n_classes))
+        inner_auc = _window_auc(y[train[inner]], scan(train[~inner], train[inner], y, n_classes), p.seed)
         best = int(np.argmax(np.abs(np.nan_to_num(inner_auc, nan=0.5) - 0.5)))
         test_scores = scan(train, test, y, n_classes)
-        curve = _window_auc(y[test], test_scores)
-        result = _scored(y[test], test_scores[:, best], ctx, test)
+        curve = _window_auc(y[test], test_scores, p.seed)
+        result = _scored(y[test], test_scores[:, best], ctx, test, interval=interval)
         result["selected_window"] = [int(starts[best]), int(starts[best] + p.window)]
         result["selected_on"] = "a stratified fifth of train held out from the fit"
         return result, curve
 
     result, curve = pick_and_score(ctx.train, ctx.test, labels, len(classes))
     entry.update(result)
-    entry["curve"] = {"starts": starts.tolist(), "auroc": [round(float(a), 4) for a in curve]}
+    entry["curve"] = {"starts": starts.tolist(), "auroc": [round(float(a), 4) for a in curve],
+                      "rows": int(min(len(ctx.test), CURVE_ROWS))}
     rows = np.concatenate([ctx.train, ctx.test])
     entry["frequencies"] = position_frequencies(codes[rows], labels[rows], classes)
     if len(classes) > 2:
@@ -490,7 +513,7 @@ def _position_probe(ctx: ProbeContext, *, from_end: bool) -> dict:
         for a, b in combinations(range(len(classes)), 2):
             train = ctx.train[np.isin(labels[ctx.train], (a, b))]
             test = ctx.test[np.isin(labels[ctx.test], (a, b))]
-            pair, _ = pick_and_score(train, test, _remap(labels, (a, b)), 2)
+            pair, _ = pick_and_score(train, test, _remap(labels, (a, b)), 2, interval=False)
             entry["pairs"][f"{classes[a]} vs {classes[b]}"] = pair
     return entry
 
@@ -526,7 +549,8 @@ def audit_shortcuts(inp: AuditInput, params: ProbeParams = ProbeParams(), *, pro
                      f"sampled with seed {params.seed})",
         "scored_on": f"test ({len(test):,} rows)",
         "metric": "AUROC" if len(inp.classes) == 2 else "AUROC, macro one-vs-rest",
-        "interval": f"{params.bootstrap} stratified bootstrap resamples of test, 95% percentile interval",
+        "interval": (f"{params.bootstrap} stratified bootstrap resamples of test, 95% percentile interval"
+                     + (" (pairs of classes: point estimates)" if len(inp.classes) > 2 else "")),
         "thresholds": {"pass": f"|AUROC - 0.5| <= {PASS_DISTANCE}", "warn": f"<= {WARN_DISTANCE}",
                        "fail": f"> {WARN_DISTANCE}", "min_rows_per_class": MIN_ROWS_PER_CLASS},
         "params": asdict(params),

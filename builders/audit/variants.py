@@ -29,7 +29,7 @@ import pandas as pd
 from gbhub.builders.audit.common import AuditError, AuditInput, from_plan, load_config
 from gbhub.builders.audit.duplicates import SequenceCodes, cross_flags, sequence_codes, within_flags
 from gbhub.builders.audit.overlap import query_overlaps
-from gbhub.builders.audit.similarity import SimilarityParams, find_near_duplicates, sketch
+from gbhub.builders.audit.similarity import Searches, SimilarityParams, searches
 from gbhub.builders.build import prepare_inputs, write_plan_config
 from gbhub.builders.hub_layout import SPLITS, read_provenance
 from gbhub.builders.plan import PLAN_COLUMNS, upstream_plan
@@ -80,7 +80,7 @@ def within_split_rules(inp: AuditInput, codes: SequenceCodes, splits: np.ndarray
 
 
 def leakfree_rules(inp: AuditInput, codes: SequenceCodes | None = None,
-                   similarity: SimilarityParams = SimilarityParams()) -> np.ndarray:
+                   similarity: SimilarityParams = SimilarityParams(), found: Searches | None = None) -> np.ndarray:
     """The leak-free rule that removes each row, or "" for a row that is kept.
 
     Test rows are compared with every row of train and validation, validation rows with every train row;
@@ -92,6 +92,7 @@ def leakfree_rules(inp: AuditInput, codes: SequenceCodes | None = None,
         inp: the parent config's rows with sequences.
         codes: sequence codes of `inp.sequences` (computed when absent).
         similarity: the near-duplicate definition (the audit's).
+        found: the audit's near-duplicate searches (`similarity.searches`), when already run.
 
     Returns:
         `(n,)` object array of rule names.
@@ -99,14 +100,15 @@ def leakfree_rules(inp: AuditInput, codes: SequenceCodes | None = None,
     if inp.sequences is None:
         raise AuditError(f"{inp.config}: the leak-free variant needs sequences")
     codes = codes or sequence_codes(inp.sequences)
-    sk = sketch(inp.sequences, similarity)
+    found = found or searches(inp, similarity, codes)
     rules = np.full(len(inp.frame), "", dtype=object)
-    for query_split, reference_splits in (("test", ("train", "validation")), ("validation", ("train",))):
+    for query_split, reference_splits, search in (("test", ("train", "validation"), "test_vs_train_validation"),
+                                                  ("validation", ("train",), "validation_vs_train")):
         query, reference = inp.split_mask(query_split), inp.split_mask(reference_splits)
         rows = np.flatnonzero(query)
         exact, rc, _ = cross_flags(codes, inp.labels, query, reference)
         covered, _ = query_overlaps(inp, query, reference)
-        near = find_near_duplicates(inp, query, reference, similarity, sk, codes).flagged[rows]
+        near = getattr(found, search).flagged[rows]
         for rule, hit in ((f"{query_split}_near_duplicate", near), (f"{query_split}_overlap", covered > 0),
                           (f"{query_split}_rc_duplicate", rc), (f"{query_split}_exact_duplicate", exact)):
             rules[rows[hit]] = rule  # later assignments win: the first rule of LEAKFREE_RULES is kept

@@ -118,12 +118,12 @@ def test_naive_bayes_windows_equal_scikit_learn_categorical_nb():
     for w, start in enumerate(starts):
         nb = CategoricalNB(alpha=1.0, min_categories=5).fit(x_train[:, start : start + 4], y_train)
         log_proba = nb.predict_joint_log_proba(x_test[:, start : start + 4])
-        np.testing.assert_allclose(got[:, w], log_proba[:, 1] - log_proba[:, 0])
+        np.testing.assert_allclose(got[:, w], log_proba[:, 1] - log_proba[:, 0], atol=1e-5)  # float32 sums
     x_test[:, 5] = ABSENT  # a position past the end of a sequence adds nothing to any class
     again = naive_bayes_window_scores(x_train, y_train, x_test, 2, np.array([4]), 4)
     nb = CategoricalNB(alpha=1.0, min_categories=5).fit(x_train[:, [4, 6, 7]], y_train)
     log_proba = nb.predict_joint_log_proba(x_test[:, [4, 6, 7]])
-    np.testing.assert_allclose(again[:, 0], log_proba[:, 1] - log_proba[:, 0])
+    np.testing.assert_allclose(again[:, 0], log_proba[:, 1] - log_proba[:, 0], atol=1e-5)
 
 
 def test_lookup_scores_give_the_train_mix_of_a_value():
@@ -143,6 +143,7 @@ def test_sketch_keeps_one_entry_per_kmer_and_masks_repeats():
     assert counts.tolist() == [28, 28, 0, 0, 0, 0]  # 29 k-mers, AGTAGCTACTCA twice (once as its RC)
     assert sorted(sk.hash[sk.row == 0].tolist()) == sorted(sk.hash[sk.row == 1].tolist())  # strand-blind
     assert (sk.forward[sk.row == 0] != sk.forward[sk.row == 1][::-1]).all()  # opposite orientations
+    assert (np.diff(sk.sorted_hash.astype(np.int64)) >= 0).all() and (sk.hash[sk.order] == sk.sorted_hash).all()
     assert sketch(seqs, SimilarityParams(k=12, max_kmers=20)).scale == 7  # 29 + 29 + 4 * 19 = 134 k-mers
 
 
