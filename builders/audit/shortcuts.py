@@ -274,8 +274,19 @@ def _letters(ctx):
     return values, LOOKUP_MODEL
 
 
+class _Rows:
+    """Features computed for the rows asked for only (`values[rows]`): the k-mer shares of every row of a large
+    set would be another copy of the spectrum."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __getitem__(self, rows):
+        return self.fn(rows)
+
+
 def _spectrum(ctx):
-    return ctx.features.spectrum_fractions(), LOGISTIC_MODEL
+    return _Rows(ctx.features.spectrum_fractions), LOGISTIC_MODEL
 
 
 def _strand(ctx):

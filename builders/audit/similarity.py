@@ -1,4 +1,4 @@
-"""Near-duplicates across splits: containment of canonical k-mers (FracMinHash), with coverage and identity."""
+"""Near-duplicates across splits: pairs sharing canonical k-mers, aligned along them (identity, coverage)."""
 
 from __future__ import annotations
 
@@ -34,17 +34,16 @@ class SimilarityParams:
             canonical (the smaller of a k-mer and its reverse complement), so a sequence and its reverse complement
             match; k-mers with `N` are skipped. A sequence shorter than k has no k-mer and is compared exactly
             (identical or reverse-complement sequence).
-        min_identity: estimated identity at or above which a pair is a near-duplicate. The identity is
-            `d ** (1 / k)`, `d` being the share of the shorter sequence's sampled k-mers, within the span the
-            pair shares, that the other sequence holds (a substitution changes the k k-mers covering it, so a
-            copy at identity p keeps about `p ** k` of them; Mash, Ondov et al. 2016).
-        min_coverage: share of the shorter sequence that the shared k-mers span (from the first to the last,
-            plus k), at or above which a pair is a near-duplicate. A short sequence inside a longer one has
-            coverage 1: containment, not Jaccard similarity, is measured.
+        min_identity: identity (matching bases over the aligned stretch, `anchored_alignment`) at or above which
+            a pair is a near-duplicate.
+        min_coverage: share of the shorter sequence the aligned stretch covers, at or above which a pair is a
+            near-duplicate. A short sequence inside a longer one has coverage 1: containment, not Jaccard
+            similarity, is measured. Candidates are picked on k-mer estimates of both (`match_pairs`, `_pick`):
+            a copy at identity p keeps about `p ** k` of its k-mers (Mash, Ondov et al. 2016).
         scale: FracMinHash scale s: a k-mer is kept when its hash falls in the lowest 1/s of the hash range,
             so every sequence keeps the same k-mers (Irber et al. 2022). 0: 1 (every k-mer) unless the dataset
             has more than `max_kmers` k-mers, then the smallest s that keeps at most that many.
-        max_kmers: memory bound of the automatic scale (about 14 bytes per kept k-mer at the peak).
+        max_kmers: memory bound of the automatic scale (about 40 bytes per kept k-mer at the peak).
         max_postings: a k-mer held by more rows than this (repeats, low-complexity sequence) is masked in every
             row, like the k-mer masking of MMseqs2's prefilter; how many were masked is reported.
         max_candidates: reference rows aligned per query row (those sharing the most k-mers first).

@@ -88,6 +88,8 @@ def test_errors(tmp_path, capsys):
         main(["audit", "synthetic", "--out", str(tmp_path), "--min-identity", "0"])
     with pytest.raises(SystemExit, match="--variants applies to registered benchmarks only"):
         main(["audit", str(tmp_path), "--kind", "folder", "--variants"])
+    with pytest.raises(SystemExit, match="--intervals-only applies to registered benchmarks only"):
+        main(["audit", str(tmp_path), "--intervals-only"])  # guessed to be a folder: refused, not ignored
 
 
 def test_json_output_is_only_json(tmp_path, capsys):

@@ -113,8 +113,6 @@ def cmd_audit(args: argparse.Namespace) -> int:
         raise SystemExit("gbhub audit: give targets or --all, not both")
     if not args.all and not args.targets:
         raise SystemExit("gbhub audit: name a benchmark, folder, file or Hub id (see --help), or pass --all")
-    if (args.variants or args.intervals_only) and args.kind not in ("auto", "benchmark"):
-        raise SystemExit("gbhub audit: --variants and --intervals-only apply to registered benchmarks only")
     if args.variants and args.intervals_only:
         raise SystemExit("gbhub audit: --variants needs the sequences; drop --intervals-only")
     if not 0 < args.holdout < 1:
@@ -128,6 +126,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from gbhub.builders.registry import upstream_benchmarks
 
     targets = [("benchmark", name) for name in upstream_benchmarks()] if args.all else resolve(args.targets, args.kind)
+    for flag, on in (("--variants", args.variants), ("--intervals-only", args.intervals_only)):
+        others = [t if isinstance(t, str) else " ".join(t) for kind, t in targets if kind != "benchmark"]
+        if on and others:
+            raise SystemExit(f"gbhub audit: {flag} applies to registered benchmarks only, not to {', '.join(others)}")
     try:
         similarity = SimilarityParams(k=args.kmer, min_identity=args.min_identity, min_coverage=args.min_coverage)
         probes = ProbeParams(bootstrap=args.bootstrap, bin_size=args.bin_size, window=args.window, seed=0)
