@@ -17,6 +17,7 @@ from gbhub.builders.audit.overlap import audit_overlap
 from gbhub.builders.audit.report import SCHEMA_VERSION, write_report
 from gbhub.builders.audit.shortcuts import ProbeParams, audit_shortcuts
 from gbhub.builders.audit.similarity import SimilarityParams, audit_similarity
+from gbhub.builders.locks import folder_lock
 
 logger = logging.getLogger(__name__)
 PARTS = ("duplicates", "overlap", "near_duplicates", "shortcuts", "contigs")
@@ -131,6 +132,7 @@ def audit_config(
     timings: dict[str, float] = {}
     report = audit_input(inp, parts=parts, similarity=similarity, probes=probes, timings=timings, progress=progress)
     report.update(extra or {})
-    path = write_report(out_dir, config, report)
+    with folder_lock(out_dir):  # one writer per folder (re-entrant: the command's transaction holds it already)
+        path = write_report(out_dir, config, report)
     logger.info("audited %s in %.1f s (%s) -> %s", config, time.perf_counter() - t0, timings, path)
     return report, path

@@ -31,7 +31,8 @@ from gbhub.builders.audit.duplicates import SequenceCodes, cross_flags, sequence
 from gbhub.builders.audit.overlap import query_overlaps
 from gbhub.builders.audit.similarity import Searches, SimilarityParams, searches
 from gbhub.builders.build import prepare_inputs, write_plan_config
-from gbhub.builders.hub_layout import SPLITS, read_provenance
+from gbhub.builders.hub_layout import SPLITS, audit_path, read_provenance
+from gbhub.builders.locks import folder_lock
 from gbhub.builders.plan import PLAN_COLUMNS, upstream_plan
 
 logger = logging.getLogger(__name__)
@@ -319,9 +320,34 @@ def build_variants(name: str, out_dir: str | os.PathLike, *, kinds=("leakfree", 
     Each is a split plan of the parent's coordinate rows, materialized by the same engine and written with
     `write_plan_config`; the parent config is not touched. Deterministic: same parent, same variants.
 
+    Everything happens under the folder's one-writer lock (`locks.folder_lock`; re-entrant, so inside the
+    command's `hub_layout.card_transaction` too). Each variant's Parquet and provenance are swapped in
+    together (`hub_layout.publish_config`): an interruption leaves the previous variant or the new one, never
+    half of one. The audit report of the previous variant is removed before the swap, so that a variant whose
+    audit was interrupted has no report rather than the report of other rows.
+
     Returns:
         `{kind: {"config": name}}`, or `{kind: {"skipped": reason}}` for a variant that does not apply.
+
+    Raises:
+        FolderLockedError: another process writes `out_dir`.
     """
+    with folder_lock(out_dir):
+        return _build_variants(name, out_dir, kinds=kinds, coordinates_dir=coordinates_dir, references=references,
+                               cache_dir=cache_dir, num_proc=num_proc, progress=progress, similarity=similarity)
+
+
+def drop_audit(out_dir: str | os.PathLike, config: str) -> None:
+    """Remove the audit report of `config` (JSON and readable report), e.g. before its rows are replaced."""
+    json_path = audit_path(out_dir, config)
+    for path in (json_path, json_path.with_suffix(".md")):
+        if path.exists():
+            path.unlink()
+            logger.info("removed %s (the rows it describes are being replaced)", path)
+
+
+def _build_variants(name, out_dir, *, kinds, coordinates_dir, references, cache_dir, num_proc, progress,
+                    similarity) -> dict:
     plan, inp, prov = parent_plan(name, out_dir, coordinates_dir=coordinates_dir, references=references,
                                   cache_dir=cache_dir, progress=progress)
     codes = sequence_codes(inp.sequences)
@@ -337,6 +363,7 @@ def build_variants(name: str, out_dir: str | os.PathLike, *, kinds=("leakfree", 
         else:
             raise AuditError(f"unknown variant {kind!r}; choose among {', '.join(SUFFIXES)}")
         config = variant_prov["config"]
+        drop_audit(out_dir, config)
         write_plan_config(out_dir, config, variant_plan, inp.classes, variant_prov, cache_dir=cache_dir,
                           num_proc=num_proc, progress=progress)
         logger.info("built variant %s", config)

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
 
 import pyarrow.parquet as pq
 import pytest
 
+from gbhub.builders import hub_layout, locks
 from gbhub.builders.assemblies import canonical_contig
 from gbhub.cli import main
 
@@ -101,3 +108,85 @@ def test_json_output_is_only_json(tmp_path, capsys):
     assert set(reports) == {"synthetic"} and reports["synthetic"]["overlap"]["pairs"]
     assert set(reports["synthetic"]) >= {"overlap", "contigs"} and "shortcuts" not in reports["synthetic"]
     assert "audited synthetic" in captured.err and "card -> " in captured.err and "report -> " in captured.err
+
+
+def _audit_killed_at(out, config, variants=True):
+    """Run `gbhub audit synthetic [--variants]` in a child killed (SIGKILL) when it starts auditing `config`."""
+    code = textwrap.dedent(f"""
+        import os, signal
+        from gbhub.builders.audit import pipeline
+        from gbhub.cli import main
+        audit_config = pipeline.audit_config
+        def killed(out_dir, config, **kwargs):
+            if config == {config!r}:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return audit_config(out_dir, config, **kwargs)
+        pipeline.audit_config = killed
+        main(["audit", "synthetic", "--out", {str(out)!r}, "--no-progress", "--no-report"]
+             + (["--variants"] if {variants!r} else []))
+    """)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.returncode == -signal.SIGKILL, run.stderr
+
+
+def test_a_killed_variant_audit_leaves_no_variant_looking_complete(audited, tmp_path, capsys):
+    out = tmp_path / "hub"
+    shutil.copytree(audited, out)
+    old = {kind: (out / "audit" / f"synthetic_{kind}.json").read_bytes() for kind in ("leakfree", "chromsplit")}
+    _audit_killed_at(out, "synthetic_leakfree")
+    # the variants were swapped in whole (Parquet and provenance); the reports of the previous variants were
+    # removed before the swap, so no report describes rows it was not computed on
+    assert not (out / "audit" / "synthetic_leakfree.json").exists()
+    assert not (out / "audit" / "synthetic_chromsplit.json").exists()
+    assert sorted(p.name for p in (out / "synthetic_leakfree").iterdir()) == [
+        f"{s}-00000-of-00001.parquet" for s in ("test", "train", "validation")]
+    assert not list(out.glob(".*staging*")) and not list(out.glob(".*.old-*"))
+    # the card is marked stale (the variants are listed in the journal), and readers are told how to fix it
+    assert set(hub_layout.read_journal(out)["card_stale"]) >= {"synthetic_leakfree", "synthetic_chromsplit"}
+    with pytest.raises(hub_layout.LayoutError, match=r"out of date \(interrupted while writing .*synthetic_leakfree"):
+        hub_layout.check_card(out)
+    # the lock of the killed writer is free: the next audit takes it, completes the card and the reports
+    capsys.readouterr()
+    assert main(["audit", "synthetic", "--variants", "--out", str(out), "--no-progress", "--no-report"]) == 0
+    hub_layout.check_card(out)
+    assert not (out / ".gbhub.lock").exists() and not (out / hub_layout.JOURNAL_FILE).exists()
+    for kind, data in old.items():  # same parent, same variants, same reports (but for the folder's name)
+        text = (out / "audit" / f"synthetic_{kind}.json").read_text()
+        assert text.replace(str(out), str(audited)) == data.decode()
+    assert (out / "README.md").read_text().count("Audited by `gbhub audit`") == 3
+
+
+def test_a_failed_audit_rerenders_the_card_of_what_was_swapped_in(audited, tmp_path, monkeypatch):
+    out = tmp_path / "hub"
+    shutil.copytree(audited, out)
+    from gbhub.builders.audit import pipeline
+
+    audit_config = pipeline.audit_config
+
+    def failing(out_dir, config, **kwargs):
+        if config == "synthetic_chromsplit":
+            raise RuntimeError("disk on fire")
+        return audit_config(out_dir, config, **kwargs)
+
+    monkeypatch.setattr(pipeline, "audit_config", failing)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        main(["audit", "synthetic", "--variants", "--out", str(out), "--no-progress", "--no-report"])
+    # the card was drawn on the way out (a variant had been swapped in), the lock released
+    hub_layout.check_card(out)
+    assert not (out / ".gbhub.lock").exists()
+    assert (out / "audit" / "synthetic_leakfree.json").exists()
+    assert not (out / "audit" / "synthetic_chromsplit.json").exists()
+    card = (out / "README.md").read_text()
+    assert card.count("Audited by `gbhub audit`") == 2
+
+
+def test_a_second_audit_of_the_same_folder_is_refused(audited, tmp_path, capsys):
+    out = tmp_path / "hub"
+    shutil.copytree(audited, out)
+    before = _digests(out)
+    with locks.folder_lock(out, "gbhub build synthetic"):
+        code = f"from gbhub.cli import main; raise SystemExit(main(['audit', 'synthetic', '--out', {str(out)!r}]))"
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert f"{out} is being written by pid {os.getpid()}" in run.stderr and "`gbhub build synthetic`" in run.stderr
+    assert _digests(out) == before

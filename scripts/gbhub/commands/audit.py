@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import re
@@ -136,20 +137,60 @@ def cmd_audit(args: argparse.Namespace) -> int:
     except AuditError as err:
         raise SystemExit(f"gbhub audit: {err}") from None
     say = functools.partial(print, file=sys.stderr if args.json else sys.stdout)  # --json: stdout is the JSON
-    reports, folders = {}, []
+    reports = {}
     options = dict(sequence_column=args.sequence_column, label_column=args.label_column, holdout=args.holdout,
                    seed=args.seed)
-    for kind, target in targets:
-        for config, out, inp, extra in _inputs(kind, target, args, options, say):
-            reports[config] = _audit_one(config, out, inp, extra, args, similarity, probes, say)
-            if kind in ("benchmark", "folder") and not args.intervals_only and out not in folders:
-                folders.append(out)
-    for out in folders:
-        _render_card(out, say)
+    with _writers(targets, args, say):
+        for kind, target in targets:
+            for config, out, inp, extra in _inputs(kind, target, args, options, say):
+                reports[config] = _audit_one(config, out, inp, extra, args, similarity, probes, say)
     if args.json:
         json.dump(reports, sys.stdout, indent=2, sort_keys=True)
         print()
     return 0
+
+
+def _out_dir(kind: str, target, args) -> Path:
+    """The folder the reports of one target go to."""
+    if args.out:
+        return Path(args.out)
+    return Path("hub") if kind == "benchmark" else Path(target) if kind == "folder" else Path("gbhub-audit")
+
+
+@contextlib.contextmanager
+def _writers(targets, args, say):
+    """Hold every output folder for the whole command: one writer per folder (`locks.folder_lock`, taken before
+    any work, so a second writer is told at once), and, for a Hub-layout folder, a card transaction
+    (`hub_layout.card_transaction`): the variants' Parquet and provenance are swapped in under the journal, and
+    the card is drawn once at the end. A killed audit leaves the card marked stale (`gbhub card DIR` completes
+    it, and readers are told); an audit that fails re-renders the card only when a config was swapped in."""
+    from gbhub.builders.hub_layout import card_transaction
+    from gbhub.builders.locks import folder_lock
+
+    command = ("gbhub audit " + (" ".join(args.targets) if args.targets else "--all")
+               + (" --variants" if args.variants else ""))[:300]
+    cards, others = [], []
+    for kind, target in targets:
+        out = _out_dir(kind, target, args)
+        card = kind in ("benchmark", "folder") and not args.intervals_only
+        (cards if card else others).append(out)
+    cards = list(dict.fromkeys(cards))
+    others = [o for o in dict.fromkeys(others) if o not in cards]
+    finished = []
+
+    def render(out: Path) -> None:
+        from gbhub.builders.hub_layout import read_journal
+
+        if finished or read_journal(out).get("card_stale"):
+            _render_card(out, say)
+
+    with contextlib.ExitStack() as stack:
+        for out in cards:
+            stack.enter_context(card_transaction(out, render, command=command, always=True))
+        for out in others:
+            stack.enter_context(folder_lock(out, command))
+        yield
+        finished.append(True)
 
 
 def _inputs(kind: str, target, args, options: dict, say):
@@ -160,7 +201,7 @@ def _inputs(kind: str, target, args, options: dict, say):
     if kind == "benchmark":
         yield from _benchmark_inputs(target, args, options, say)
     elif kind == "folder":
-        out = Path(args.out) if args.out else Path(target)
+        out = _out_dir(kind, target, args)
         configs = [args.config] if args.config else sources.folder_configs(target)
         if not configs:
             raise SystemExit(f"gbhub audit: {target} holds no config (no README.md configs, no <config>/*.parquet)")
@@ -168,12 +209,12 @@ def _inputs(kind: str, target, args, options: dict, say):
             yield config, out, sources.load_folder(target, config, **options), None
     elif kind == "file":
         inp = sources.load_files(target, name=args.name, split_column=args.split_column, **options)
-        yield inp.config, Path(args.out or "gbhub-audit"), inp, None
+        yield inp.config, _out_dir(kind, target, args), inp, None
     else:
         inp = sources.load_hub(target, args.config, revision=args.revision, **options)
         if args.name:
             inp.config = args.name
-        yield inp.config, Path(args.out or "gbhub-audit"), inp, None
+        yield inp.config, _out_dir(kind, target, args), inp, None
 
 
 def _benchmark_inputs(name: str, args, options: dict, say):
@@ -183,7 +224,7 @@ def _benchmark_inputs(name: str, args, options: dict, say):
     from gbhub.builders.hub_layout import SPLITS, configs_in, split_files
     from gbhub.builders.references import parse_reference_args
 
-    out = Path(args.out or "hub")
+    out = _out_dir("benchmark", name, args)
     if args.intervals_only:  # the tables alone: nothing is built, no card (the folder may hold no config)
         if name in configs_in(out):
             raise SystemExit(f"gbhub audit: {out} holds a built {name}: audit it in full (drop --intervals-only), or "
