@@ -97,6 +97,9 @@ def test_errors(tmp_path, capsys):
         main(["audit", str(tmp_path), "--kind", "folder", "--variants"])
     with pytest.raises(SystemExit, match="--intervals-only applies to registered benchmarks only"):
         main(["audit", str(tmp_path), "--intervals-only"])  # guessed to be a folder: refused, not ignored
+    with pytest.raises(SystemExit, match="is not a folder"):
+        main(["audit", str(tmp_path / "absent"), "--kind", "folder"])
+    assert not (tmp_path / "absent").exists()
 
 
 def test_json_output_is_only_json(tmp_path, capsys):

@@ -98,6 +98,8 @@ def resolve(targets: list[str], kind: str) -> list[tuple[str, object]]:
                              "Hub dataset id ORG/NAME")
         if what == "benchmark" and target not in known:
             raise SystemExit(f"gbhub audit: unknown benchmark {target!r}; see `gbhub list`")
+        if what == "folder" and not Path(target).is_dir():  # checked before the output folder is locked (created)
+            raise SystemExit(f"gbhub audit: {target} is not a folder")
         if what == "file":
             files.append(target)
         else:
