@@ -28,6 +28,7 @@ from gbhub.builders.hub_layout import (
 )
 from gbhub.hub_cards import plots
 from gbhub.hub_cards import stats as st
+from gbhub.hub_cards.leaderboard import render_baselines_section
 
 TAGS = ["biology", "genomics", "dna", "dna-sequences", "sequence-classification", "genomic-benchmarks"]
 COLLECTION_NAME = "Genomic Benchmarks"
@@ -157,6 +158,7 @@ def render_body(entries: list[ConfigEntry], out_dir: Path, repo_id: str | None =
         _usage(entries[0], repo),
         SPLITS_NOTE,
         "## Configs\n\n" + "\n\n".join(_config_section(e, out_dir, repo) for e in entries),
+        render_baselines_section(out_dir),  # leaderboard engineer: the Baselines section (hub_cards/leaderboard.py)
         _citation_section(entries),
     ]
     return "\n\n".join(s.strip() for s in sections) + "\n"
