@@ -1,13 +1,13 @@
 """Baseline parity: our CNN (`gbhub train cnn`) vs upstream's `genomic_benchmarks.models.torch.CNN` and its loop, with ablations.
 
-    python scripts/bench_cnn_parity.py --out parity/               # every arm, seeds 1-5 (~40 min, 2 busy cores)
+    python scripts/bench_cnn_parity.py --out parity/ --jobs 2      # every arm, seeds 1-5 (see the README for times)
     python scripts/bench_cnn_parity.py --out parity/ --arms upstream,paper --seeds 1,2
     python scripts/bench_cnn_parity.py --write-data hub-real/      # only the Hub-layout config, for `gbhub baselines`
 
 Data: the real published test split of `human_nontata_promoters` (9,034 x 251 bp, `../shared/upstream/...`), split
 once, stratified by class with seed 42, into 70% train / 10% validation / 20% test (6,323 / 904 / 1,807), written
-as the Hub-layout config `nontata_published_split` (parquet + provenance). Every arm trains on the same train
-split, 10 epochs, batch 64, Adam lr 1e-3, one CPU thread, and is scored once on the same test split.
+as the Hub-layout config `nontata_published_split` (Parquet + provenance). Every arm trains on the same train
+split, 10 epochs, batch 64, Adam lr 1e-3, one CPU thread per process, and is scored once on the same test split.
 
 Arms (`--arms`, comma-separated; default all):
 
@@ -15,26 +15,32 @@ Arms (`--arms`, comma-separated; default all):
   PyPI package `genomic-benchmarks` 1.0.0 (loaded by file path, never installed; see scripts/bench_training.py),
   its `LetterTokenizer`/`build_vocab`/`coll_factory` and its `train_loop` (double sigmoid included), the weights of
   the last epoch, scored by its own `test()`; seeded with `torch.manual_seed(seed)`.
-- every other arm runs `gbhub.training.run` (the driver of `gbhub train cnn`) with the paper protocol and changes
-  one thing: `paper` (the protocol as shipped), `paper-last` (the same runs, scored with the last epoch's weights
-  from `checkpoint-last` instead of the epoch selected on validation), `select-accuracy` (`--selection-metric
-  accuracy`), `upstream-activations` (`--upstream-activations`), `embedding` (`--input-encoding embedding`: a
-  learned 100-d embedding instead of one-hot), `embedding-upstream-activations` (upstream's architecture with our
-  loss and selection), `wide` (conv filters 32/16/8 instead of 16/8/4).
+- every other arm runs `gbhub.training.run` (the driver of `gbhub train cnn --protocol paper`) and sets the flags
+  that differ from the paper protocol of version 0.2 (`v0.2`: one-hot input, ReLU after every convolution and
+  between the dense layers, 16/8/4 filters, the epoch selected on validation loss): `v0.2`; `last-epoch` (the
+  `v0.2` runs scored with the last epoch's weights from `checkpoint-last`); `select-accuracy` (`--selection-metric
+  accuracy`); `upstream-activations`; `embedding` (`--input-encoding embedding`: a learned 100-d embedding);
+  `embedding-upstream-activations` (upstream's architecture with our loss and selection); `wide` (filters 32/16/8);
+  and `paper`: the protocol as shipped now, with no flag (the same runs as `v0.2` while the defaults are those).
 
-Prints a Markdown table (mean ± std of test accuracy over the seeds, with each seed's value) and writes
-`OUT/parity.json` (every seed's test metrics, best epochs, seconds) and `OUT/parity.md`.
+Each finished arm is kept in `OUT/arms/<arm>.json` and reused by a later call with the same seeds, epochs and
+settings, so an interrupted call loses one arm at most. `--jobs N` runs N arms at a time in worker processes
+(each one thread). Prints a Markdown table (mean ± std of test accuracy over the seeds, each seed's value, the
+epoch used) and writes `OUT/parity.json` and `OUT/parity.md`.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
 import json
 import os
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -45,27 +51,34 @@ CONFIG = "nontata_published_split"
 CLASSES = ["negative", "positive"]
 FRACTIONS = {"validation": 0.1, "test": 0.2}
 SPLIT_SEED = 42
-ARMS = ("upstream", "paper", "paper-last", "select-accuracy", "upstream-activations", "embedding",
-        "embedding-upstream-activations", "wide")
-#: Arm -> what changes relative to `paper` (flags of `gbhub train cnn`, or CNNConfig fields for `wide`).
+#: The paper protocol of version 0.2, spelled out, so an arm means the same after the defaults change.
+V02 = {"selection_metric": "loss", "input_encoding": "one-hot", "upstream_activations": False}
+#: Arm -> the flags of `gbhub train cnn` it sets (`config`: CNNConfig fields the recipe has no flag for).
 OURS = {
     "paper": {},
-    "select-accuracy": {"selection_metric": "accuracy"},
-    "upstream-activations": {"upstream_activations": True},
-    "embedding": {"input_encoding": "embedding"},
-    "embedding-upstream-activations": {"input_encoding": "embedding", "upstream_activations": True},
-    "wide": {"config": {"conv_channels": [32, 16, 8]}},
+    "v0.2": V02,
+    "select-accuracy": {**V02, "selection_metric": "accuracy"},
+    "upstream-activations": {**V02, "upstream_activations": True},
+    "embedding": {**V02, "input_encoding": "embedding"},
+    "embedding-upstream-activations": {**V02, "input_encoding": "embedding", "upstream_activations": True},
+    "wide": {**V02, "config": {"conv_channels": [32, 16, 8]}},
 }
+ARMS = ("upstream", "paper", "v0.2", "last-epoch", "select-accuracy", "upstream-activations", "embedding",
+        "embedding-upstream-activations", "wide")
 DESCRIPTION = {
-    "upstream": "upstream `genomic_benchmarks` CNN + its train loop (100-d embedding, double sigmoid, last epoch)",
-    "paper": "ours, `--protocol paper` as shipped",
-    "paper-last": "ours, paper, last epoch instead of the validation-selected one",
-    "select-accuracy": "ours, paper, `--selection-metric accuracy`",
-    "upstream-activations": "ours, paper, `--upstream-activations`",
-    "embedding": "ours, paper, learned 100-d embedding input",
-    "embedding-upstream-activations": "ours, paper, 100-d embedding + upstream activations",
-    "wide": "ours, paper, conv filters 32/16/8",
+    "upstream": "upstream `genomic_benchmarks` CNN + its `train_loop` (100-d embedding, ReLU after conv 1 only, "
+                "double sigmoid, last epoch)",
+    "paper": "ours, `gbhub train cnn --protocol paper` as shipped",
+    "v0.2": "ours, the paper protocol of 0.2: one-hot, ReLU everywhere, epoch selected on validation loss",
+    "last-epoch": "`v0.2` runs, last epoch's weights instead of the selected epoch",
+    "select-accuracy": "`v0.2` + `--selection-metric accuracy`",
+    "upstream-activations": "`v0.2` + `--upstream-activations`",
+    "embedding": "`v0.2` + `--input-encoding embedding` (learned 100-d)",
+    "embedding-upstream-activations": "`v0.2` + embedding + upstream activations (upstream's architecture)",
+    "wide": "`v0.2` + filters 32/16/8 instead of 16/8/4",
 }
+#: Longest first: the order arms are handed to workers.
+COST = {"upstream": 5, "embedding": 5, "embedding-upstream-activations": 5, "wide": 2}
 
 
 # ------------------------------------------------------------------------------------------------ data
@@ -123,11 +136,34 @@ def write_data(out_dir: Path) -> Path:
 
 
 def run_ours(arm: str, data: Path, seeds: list[int], epochs: int, workdir: Path) -> dict:
-    """Train one of our arms over `seeds` with the run driver; test metrics per seed."""
+    """Train one of our arms over `seeds` with the run driver (or score `v0.2`'s last epochs); test metrics per seed."""
     from gbhub.training import run as driver
+
+    source = "v0.2" if arm == "last-epoch" else arm
+    recipe, given = _ours(source, data, seeds, epochs, workdir)
+    out = Path(given["out"])
+    if arm != "last-epoch":
+        driver.train_recipe(recipe, driver.parse(recipe, given))
+    elif not (out / "metrics.json").is_file():
+        raise SystemExit(f"last-epoch scores the v0.2 runs: run the v0.2 arm first (no {out / 'metrics.json'})")
+    per_seed = {}
+    for seed in seeds:
+        seed_dir = out if len(seeds) == 1 else out / f"seed-{seed}"
+        seed_record = json.loads((seed_dir / "metrics.json").read_text())
+        if arm == "last-epoch":
+            metrics, epoch = _score_last(seed_dir, data), seed_record["epochs_run"]
+        else:
+            metrics, epoch = seed_record["metrics"]["test"], seed_record["best_epoch"]
+        per_seed[str(seed)] = {"accuracy": metrics["accuracy"], "f1": metrics["f1"], "auroc": metrics["auroc"],
+                               "epoch": epoch, "train_seconds": seed_record["throughput"]["train_seconds"]}
+    return per_seed
+
+
+def _ours(arm: str, data: Path, seeds: list[int], epochs: int, workdir: Path):
+    """The recipe and the `gbhub train cnn` arguments of one of our arms."""
     from gbhub.training.recipes.cnn import CNNRecipe
 
-    change = dict(OURS["paper" if arm == "paper-last" else arm])
+    change = dict(OURS[arm])
     overrides = change.pop("config", {})
 
     class Ablation(CNNRecipe):  # the shipped recipe, with CNNConfig fields the recipe has no flag for
@@ -137,34 +173,29 @@ def run_ours(arm: str, data: Path, seeds: list[int], epochs: int, workdir: Path)
             model = super().build_model(prepared, task, args)
             if not overrides:
                 return model
-            config = model.config
             for key, value in overrides.items():
-                setattr(config, key, value)
-            return CNNForSequenceClassification(config)
+                setattr(model.config, key, value)
+            return CNNForSequenceClassification(model.config)
 
-    recipe = Ablation()
-    out = workdir / ("paper" if arm == "paper-last" else arm)
-    given = {"dataset": str(data), "config": CONFIG, "out": str(out), "protocol": "paper", "epochs": epochs,
-             "seeds": tuple(seeds), "no_progress": True, "keep_checkpoints": True, "cpu": True, **change}
-    if arm == "paper-last" and (out / "metrics.json").is_file():
-        record = json.loads((out / "metrics.json").read_text())
-    else:
-        started = time.perf_counter()
-        record = driver.train_recipe(recipe, driver.parse(recipe, given))
-        record["wall_seconds"] = time.perf_counter() - started
-    per_seed = {}
-    for seed in seeds:
-        seed_dir = out if len(seeds) == 1 else out / f"seed-{seed}"
-        seed_record = json.loads((seed_dir / "metrics.json").read_text())
-        if arm == "paper-last":
-            metrics = _score_last(seed_dir, data)
-            epoch = seed_record["epochs_run"]
-        else:
-            metrics = seed_record["metrics"]["test"]
-            epoch = seed_record["best_epoch"]
-        per_seed[str(seed)] = {"accuracy": metrics["accuracy"], "f1": metrics["f1"], "auroc": metrics["auroc"],
-                               "epoch": epoch, "seconds": seed_record["throughput"]["train_seconds"]}
-    return per_seed
+    given = {"dataset": str(data), "config": CONFIG, "out": str(workdir / arm), "protocol": "paper",
+             "epochs": epochs, "seeds": tuple(seeds), "no_progress": True, "keep_checkpoints": True, "cpu": True,
+             **change}
+    return Ablation(), given
+
+
+def settings_of(arm: str, data: Path, seeds: list[int], epochs: int, workdir: Path) -> dict:
+    """What an arm computes (the run driver's settings, or upstream's), for the cache key and the `paper` alias."""
+    if arm == "upstream":
+        return {"arm": "upstream", "package": "genomic-benchmarks 1.0.0", "epochs": epochs, "seeds": seeds}
+    from gbhub.training import run as driver
+    from gbhub.training.args import settings
+
+    source = "v0.2" if arm == "last-epoch" else arm
+    recipe, given = _ours(source, data, seeds, epochs, workdir)
+    args = driver.parse(recipe, given)
+    return {"arm": "last-epoch" if arm == "last-epoch" else "ours", "seeds": seeds,
+            "config": OURS[source].get("config", {}),
+            **{k: v for k, v in settings([args.data, args.run, args.model]).items() if k != "dataset"}}
 
 
 def _score_last(seed_dir: Path, data: Path) -> dict:
@@ -229,7 +260,7 @@ def run_upstream(data: Path, seeds: list[int], epochs: int, batch_size: int, wor
         finally:
             sys.stdout = stdout
         per_seed[str(seed)] = {"accuracy": float(accuracy), "f1": float(f1), "auroc": None, "epoch": epochs,
-                               "seconds": seconds}
+                               "train_seconds": seconds}
         print(f"  upstream seed {seed}: test accuracy {accuracy:.4f}", flush=True)
     return per_seed
 
@@ -242,26 +273,43 @@ def summary(per_seed: dict) -> dict:
     return {"mean": float(acc.mean()), "std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0, "n": int(len(acc))}
 
 
-def markdown(results: dict) -> str:
-    lines = ["| arm | what changes | test accuracy, mean ± std (n) | per seed | epoch used |",
-             "|---|---|---:|---|---|"]
+def markdown(results: dict, alias: dict | None = None) -> str:
+    alias = alias or {}
+    lines = ["| arm | what it is | test accuracy %, mean ± std (n) | per seed | epoch used | CPU min |",
+             "|---|---|---:|---|---|---:|"]
     for arm, entry in results.items():
         s = entry["summary"]
         seeds = ", ".join(f"{100 * v['accuracy']:.2f}" for v in entry["per_seed"].values())
         epochs = ", ".join(str(v["epoch"]) for v in entry["per_seed"].values())
-        lines.append(f"| `{arm}` | {DESCRIPTION[arm]} | {100 * s['mean']:.2f} ± {100 * s['std']:.2f} ({s['n']}) | "
-                     f"{seeds} | {epochs} |")
+        what = DESCRIPTION[arm] + (f" (= the `{alias[arm]}` runs: same settings)" if arm in alias else "")
+        lines.append(f"| `{arm}` | {what} | {100 * s['mean']:.2f} ± {100 * s['std']:.2f} ({s['n']}) | {seeds} | "
+                     f"{epochs} | {entry['cpu_seconds'] / 60:.1f} |")
     return "\n".join(lines)
+
+
+def run_arm(arm: str, data: Path, seeds: list[int], epochs: int, out: Path, src: str | None) -> dict:
+    """One arm in this process (one torch thread): its per-seed results, wall and CPU seconds."""
+    import torch
+
+    torch.set_num_threads(1)
+    wall, cpu = time.perf_counter(), time.process_time()
+    if arm == "upstream":
+        per_seed = run_upstream(data, seeds, epochs, 64, Path(tempfile.mkdtemp(prefix="gbhub-parity-")), src)
+    else:
+        per_seed = run_ours(arm, data, seeds, epochs, out / "runs")
+    return {"per_seed": per_seed, "summary": summary(per_seed), "wall_seconds": time.perf_counter() - wall,
+            "cpu_seconds": time.process_time() - cpu}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, help="folder for the data, the runs, parity.json and parity.md")
+    parser.add_argument("--out", type=Path, help="folder for the data, the runs, arms/, parity.json and parity.md")
     parser.add_argument("--write-data", type=Path, metavar="DIR",
                         help="only write the Hub-layout config nontata_published_split into DIR and exit")
     parser.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated arms (default: {','.join(ARMS)})")
     parser.add_argument("--seeds", default="1,2,3,4,5", help="training seeds (default: 1,2,3,4,5)")
     parser.add_argument("--epochs", type=int, default=10, help="epochs (default: 10, the paper's)")
+    parser.add_argument("--jobs", type=int, default=1, help="arms trained at a time, one process each (default: 1)")
     parser.add_argument("--upstream-src", help="unpacked genomic-benchmarks sources (default: pip download)")
     args = parser.parse_args(argv)
 
@@ -275,35 +323,87 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"unknown arm(s) {', '.join(unknown)}; choose among {', '.join(ARMS)}")
     seeds = [int(s) for s in args.seeds.split(",")]
+    out = args.out.resolve()
+    (out / "arms").mkdir(parents=True, exist_ok=True)
+    data = write_data(out / "data")
+    started = time.perf_counter()
+    keys = {arm: settings_of(arm, data, seeds, args.epochs, out / "runs") for arm in set(arms) | {"v0.2"}}
+    alias = {}
+    if "paper" in arms and keys["paper"] == keys["v0.2"]:  # the shipped defaults are still v0.2's
+        alias["paper"] = "v0.2"
+    results: dict[str, dict] = {}
+    todo = []
+    for arm in arms:
+        source = alias.get(arm, arm)
+        cached = _cached(out, source, keys[source])
+        if cached is not None:
+            results[source] = cached
+            print(f"{arm}: cached in {out / 'arms'}", flush=True)
+        elif alias.get(arm) not in arms:
+            todo.append(alias.get(arm, arm))
+    if "last-epoch" in todo and "v0.2" not in todo and _cached(out, "v0.2", keys["v0.2"]) is None:
+        todo.append("v0.2")
+    todo = sorted(set(todo), key=lambda a: (-COST.get(a, 1), ARMS.index(a)))
+    later = [a for a in todo if a == "last-epoch"]  # scores the v0.2 runs: after them
+    first = [a for a in todo if a != "last-epoch"]
+
+    def done(arm: str, result: dict) -> None:
+        _store(out, arm, keys[arm], result)
+        results[arm] = result
+        s = result["summary"]
+        print(f"  {arm}: {100 * s['mean']:.2f} ± {100 * s['std']:.2f} over {s['n']} seeds "
+              f"({result['wall_seconds'] / 60:.1f} min wall, {result['cpu_seconds'] / 60:.1f} min CPU)", flush=True)
+
+    if args.jobs > 1 and len(first) > 1:
+        with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+            futures = {pool.submit(run_arm, arm, data, seeds, args.epochs, out, args.upstream_src): arm for arm in first}
+            for arm in first:
+                print(f"{arm}: {DESCRIPTION[arm]} (queued)", flush=True)
+            for future in as_completed(futures):
+                done(futures[future], future.result())
+    else:
+        for arm in first:
+            print(f"{arm}: {DESCRIPTION[arm]}", flush=True)
+            done(arm, run_arm(arm, data, seeds, args.epochs, out, args.upstream_src))
+    for arm in later:
+        print(f"{arm}: {DESCRIPTION[arm]}", flush=True)
+        done(arm, run_arm(arm, data, seeds, args.epochs, out, args.upstream_src))
+    table = {arm: results[alias.get(arm, arm)] for arm in arms}
     import torch
 
-    torch.set_num_threads(1)
-    out = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    data = write_data(out / "data")
-    results, started = {}, time.perf_counter()
-    for arm in arms:
-        t0 = time.perf_counter()
-        print(f"{arm}: {DESCRIPTION[arm]}", flush=True)
-        if arm == "upstream":
-            per_seed = run_upstream(data, seeds, args.epochs, 64, Path(tempfile.mkdtemp(prefix="gbhub-parity-")),
-                                    args.upstream_src)
-        else:
-            per_seed = run_ours(arm, data, seeds, args.epochs, out / "runs")
-        results[arm] = {"per_seed": per_seed, "summary": summary(per_seed), "seconds": time.perf_counter() - t0}
-        s = results[arm]["summary"]
-        print(f"  {arm}: {100 * s['mean']:.2f} ± {100 * s['std']:.2f} over {s['n']} seeds "
-              f"({results[arm]['seconds']:.0f} s)", flush=True)
     report = {"data": {"config": CONFIG, "source": str(REAL.name), "split_seed": SPLIT_SEED,
                        "rows": {s: int(len(r)) for s, r in split_rows(_labels()).items()}},
-              "seeds": seeds, "epochs": args.epochs, "batch_size": 64, "torch_threads": 1,
-              "torch": torch.__version__, "wall_seconds": time.perf_counter() - started, "arms": results}
+              "seeds": seeds, "epochs": args.epochs, "batch_size": 64, "torch_threads": 1, "jobs": args.jobs,
+              "torch": torch.__version__, "cpu_count": os.cpu_count(), "aliases": alias,
+              "wall_seconds_this_call": time.perf_counter() - started, "arms": table}
     (out / "parity.json").write_text(json.dumps(report, indent=2) + "\n")
-    table = markdown(results)
-    (out / "parity.md").write_text(table + "\n")
-    print(table)
-    print(f"total {report['wall_seconds'] / 60:.1f} min; {out / 'parity.json'}")
+    text = markdown(table, alias)
+    (out / "parity.md").write_text(text + "\n")
+    print(text)
+    print(f"this call {report['wall_seconds_this_call'] / 60:.1f} min; arms' CPU "
+          f"{sum(r['cpu_seconds'] for r in table.values()) / 60:.1f} min; {out / 'parity.json'}")
     return 0
+
+
+def _key_hash(key: dict) -> str:
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _cached(out: Path, arm: str, key: dict) -> dict | None:
+    path = out / "arms" / f"{arm}.json"
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return stored["result"] if stored.get("key") == _key_hash(key) else None
+
+
+def _store(out: Path, arm: str, key: dict, result: dict) -> None:
+    path = out / "arms" / f"{arm}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"arm": arm, "key": _key_hash(key), "settings": key, "result": result}, indent=2,
+                              default=str))
+    tmp.replace(path)
 
 
 def _labels() -> np.ndarray:

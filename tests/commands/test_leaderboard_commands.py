@@ -11,7 +11,7 @@ import pytest
 
 from gbhub.cli import main
 from gbhub.commands import leaderboard as cmd
-from gbhub.hub_cards.leaderboard import format_stat, read_sources
+from gbhub.hub_cards.leaderboard import LeaderboardError, format_stat, read_sources
 
 SMOKE = {"max_steps": 3, "max_train_samples": 64}
 SEEDS = (1, 2)
@@ -165,3 +165,23 @@ def test_leaderboard_and_baselines_errors_are_one_line(hub, tmp_path, capsys):
     assert "holds no built config" in err and "\n" not in err
     assert main(["baselines", str(hub), "--out", str(tmp_path / "runs"), "--recipes", "nope", "--no-progress"]) == 2
     assert "--recipes nope" in capsys.readouterr().err
+
+
+def test_a_hub_dataset_id_gives_the_audits_and_provenance_of_its_configs(hub, trained, tmp_path):
+    runs, _, _ = trained
+    asked = []
+
+    def download(repo_id, filename, repo_type=None, **kwargs):
+        asked.append((repo_id, filename, repo_type))
+        path = hub / filename
+        if repo_type == "dataset" and path.is_file():
+            return str(path)
+        raise FileNotFoundError(f"{filename} is not in {repo_id}")
+
+    board, _ = cmd.make_leaderboard([str(runs / "synthetic" / "cnn")], tmp_path / "board", dataset="org/gb",
+                                    hub_download=download)
+    assert ("org/gb", "audit/synthetic.json", "dataset") in asked
+    assert ("org/gb", "provenance/synthetic.json", "dataset") in asked
+    assert board["leakage"]["synthetic"]["flags"] == []  # read: the synthetic splits do not leak
+    with pytest.raises(LeaderboardError, match="no such folder, and not a Hub dataset id"):
+        cmd.make_leaderboard([str(runs / "synthetic" / "cnn")], tmp_path / "b2", dataset=str(tmp_path / "x" / "y"))

@@ -106,10 +106,11 @@ def make_leaderboard(sources: Sequence[str], out: Path, *, dataset: str | Path |
 
     results = lb.read_sources(sources, hub_download=hub_download, card_loader=card_loader)
     local = Path(dataset).expanduser() if dataset is not None and Path(dataset).expanduser().is_dir() else None
+    if dataset is not None and local is None and not lb._is_hub_id(str(dataset)):
+        raise lb.LeaderboardError(f"--dataset {dataset}: no such folder, and not a Hub dataset id ORG/NAME; pass the "
+                                  "Hub-layout folder the runs were trained on, or its Hub id")
     audits, provenances = ({}, {}) if dataset is None or local is not None else _hub_dataset_files(
         str(dataset), sorted({r.config for r in results}), hub_download)
-    if dataset is not None and local is None and not lb._is_hub_id(str(dataset)):
-        raise lb.LeaderboardError(f"--dataset {dataset}: no such folder, and not a Hub dataset id ORG/NAME")
     board = lb.build_board(results, dataset=local, audits=audits, provenances=provenances,
                            published=None if published else [], metric=metric)
     written = {f"{k}": v for k, v in lb.write_board(board, out).items()}
