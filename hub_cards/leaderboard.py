@@ -530,14 +530,21 @@ def build_board(results: Sequence[Result], *, dataset: str | Path | None = None,
                 except GBHubError:
                     pass
             if config not in audits and audit_path(folder, config).is_file():
-                audits[config] = _read_json(audit_path(folder, config))
+                report = _read_json(audit_path(folder, config))
+                if report is not None:
+                    audits[config] = report
     entries = group_results(results, provenances)
+    present = {m for e in entries for m in e.stats.get("test", {})}
+    if entries and metric not in present:
+        raise LeaderboardError(f"--metric {metric}: no result has a test {metric}; choose among "
+                               f"{', '.join(_ordered_metrics(present))}")
     bases = sorted({e.base for e in entries})
     shown = [p for p in (published_results() if published is None else published) if p.config in bases]
     leakage = {}
     for config in sorted(audits):
         figures = audit_leak_figures(audits[config])
-        leakage[config] = {"figures": figures, "flags": leak_flags(figures)}
+        checked = [k for k in ("overlap", "exact", "rc", "near") if figures[k] is not None] + sorted(figures["shortcuts"])
+        leakage[config] = {"figures": figures, "flags": leak_flags(figures), "checked": checked}
     return {
         "schema_version": SCHEMA_VERSION,
         "metric": metric,
@@ -640,13 +647,12 @@ def render_config_tables(board: Mapping[str, Any], bases: Sequence[str] | None =
             continue
         rows = []
         for e in entries:
-            flags = (leakage.get(e["config"]) or {}).get("flags")
-            rows.append([e["label"], _number_kind(e), f"{e['split_protocol']} (`{e['config']}`)", _leak_cell(flags),
+            rows.append([e["label"], _number_kind(e), f"{e['split_protocol']} (`{e['config']}`)",
+                         _leak_cell(leakage.get(e["config"])),
                          *(format_stat(e["stats"].get("test", {}).get(m), m) for m in metrics)])
-        upstream_flags = (leakage.get(base) or {}).get("flags")
         for p in board.get("published") or []:
             if p["config"] == base:
-                rows.append([f"{p['model']} (published)", p["protocol"], f"upstream (`{base}`)", _leak_cell(upstream_flags),
+                rows.append([f"{p['model']} (published)", p["protocol"], f"upstream (`{base}`)", _leak_cell(leakage.get(base)),
                              *(f"{100 * p['accuracy']:.1f}" if m == "accuracy" else "–" for m in metrics)])
         header = ["Model", "Kind of number", "Split protocol (config)", "Test-set leakage (audit)",
                   *(CARD_METRICS.get(m, m) for m in metrics)]
@@ -666,10 +672,13 @@ def _number_kind(e: Mapping[str, Any]) -> str:
     return f"{protocol}mean ± std over {n} seeds" if n > 1 else f"{protocol}1 seed"
 
 
-def _leak_cell(flags: Sequence[str] | None) -> str:
-    if flags is None:
+def _leak_cell(leakage: Mapping[str, Any] | None) -> str:
+    """The leak flags of a config's audit, "none found", or why there are none to show."""
+    if leakage is None:
         return "not audited"
-    return "; ".join(f"⚠ {f}" for f in flags) if flags else "none found"
+    if leakage.get("flags"):
+        return "; ".join(f"⚠ {f}" for f in leakage["flags"])
+    return "none found" if leakage.get("checked", True) else "no leak figures in the audit report"
 
 
 def _comparison_table(rows: Sequence[Mapping[str, Any]]) -> str:

@@ -15,6 +15,8 @@ Arms (`--arms`, comma-separated; default all):
   PyPI package `genomic-benchmarks` 1.0.0 (loaded by file path, never installed; see scripts/bench_training.py),
   its `LetterTokenizer`/`build_vocab`/`coll_factory` and its `train_loop` (double sigmoid included), the weights of
   the last epoch, scored by its own `test()`; seeded with `torch.manual_seed(seed)`.
+- `upstream-single-sigmoid`: the same with the double sigmoid removed while training (logits into its
+  `binary_cross_entropy_with_logits`; the sigmoid is put back for its `test()`).
 - every other arm runs `gbhub.training.run` (the driver of `gbhub train cnn --protocol paper`) and sets the flags
   that differ from the paper protocol of version 0.2 (`v0.2`: one-hot input, ReLU after every convolution and
   between the dense layers, 16/8/4 filters, the epoch selected on validation loss): `v0.2`; `last-epoch` (the
@@ -63,11 +65,13 @@ OURS = {
     "embedding-upstream-activations": {**V02, "input_encoding": "embedding", "upstream_activations": True},
     "wide": {**V02, "config": {"conv_channels": [32, 16, 8]}},
 }
-ARMS = ("upstream", "paper", "v0.2", "last-epoch", "select-accuracy", "upstream-activations", "embedding",
+ARMS = ("upstream", "upstream-single-sigmoid", "paper", "v0.2", "last-epoch", "select-accuracy", "upstream-activations", "embedding",
         "embedding-upstream-activations", "wide")
 DESCRIPTION = {
     "upstream": "upstream `genomic_benchmarks` CNN + its `train_loop` (100-d embedding, ReLU after conv 1 only, "
                 "double sigmoid, last epoch)",
+    "upstream-single-sigmoid": "`upstream` with its double-sigmoid bug fixed (logits into its "
+                               "`binary_cross_entropy_with_logits`)",
     "paper": "ours, `gbhub train cnn --protocol paper` as shipped",
     "v0.2": "ours, the paper protocol of 0.2: one-hot, ReLU everywhere, epoch selected on validation loss",
     "last-epoch": "`v0.2` runs, last epoch's weights instead of the selected epoch",
@@ -77,8 +81,10 @@ DESCRIPTION = {
     "embedding-upstream-activations": "`v0.2` + embedding + upstream activations (upstream's architecture)",
     "wide": "`v0.2` + filters 32/16/8 instead of 16/8/4",
 }
-#: Longest first: the order arms are handed to workers.
-COST = {"upstream": 5, "embedding": 5, "embedding-upstream-activations": 5, "wide": 2}
+#: The order arms are handed to workers: the parity question first (upstream and ours), then the cheap
+#: ablations, then the costly ones (a 100-channel first convolution costs upstream's arm about 5x ours).
+ORDER = ("upstream", "v0.2", "paper", "select-accuracy", "upstream-activations", "wide", "embedding",
+         "embedding-upstream-activations", "upstream-single-sigmoid", "last-epoch")
 
 
 # ------------------------------------------------------------------------------------------------ data
@@ -185,8 +191,8 @@ def _ours(arm: str, data: Path, seeds: list[int], epochs: int, workdir: Path):
 
 def settings_of(arm: str, data: Path, seeds: list[int], epochs: int, workdir: Path) -> dict:
     """What an arm computes (the run driver's settings, or upstream's), for the cache key and the `paper` alias."""
-    if arm == "upstream":
-        return {"arm": "upstream", "package": "genomic-benchmarks 1.0.0", "epochs": epochs, "seeds": seeds}
+    if arm.startswith("upstream") and arm not in OURS:
+        return {"arm": arm, "package": "genomic-benchmarks 1.0.0", "epochs": epochs, "seeds": seeds}
     from gbhub.training import run as driver
     from gbhub.training.args import settings
 
@@ -221,8 +227,13 @@ def _score_last(seed_dir: Path, data: Path) -> dict:
 # -------------------------------------------------------------------------------------------- upstream
 
 
-def run_upstream(data: Path, seeds: list[int], epochs: int, batch_size: int, workdir: Path, src: str | None) -> dict:
-    """Upstream's CNN and loop on the same train split; test accuracy/F1 of the last epoch, per seed."""
+def run_upstream(data: Path, seeds: list[int], epochs: int, batch_size: int, workdir: Path, src: str | None, *,
+                 single_sigmoid: bool = False) -> dict:
+    """Upstream's CNN and loop on the same train split; test accuracy/F1 of the last epoch, per seed.
+
+    With `single_sigmoid`, the model's output activation is the identity while `train_loop` runs, so its
+    `binary_cross_entropy_with_logits` gets logits (the bug fixed), and the sigmoid is put back for `test()`.
+    """
     import torch
 
     sys.path.insert(0, str(ROOT / "scripts"))
@@ -251,17 +262,22 @@ def run_upstream(data: Path, seeds: list[int], epochs: int, batch_size: int, wor
         test_loader = torch.utils.data.DataLoader(test, batch_size=batch_size, shuffle=False, collate_fn=collate)
         optimizer = torch.optim.Adam(model.parameters())  # upstream's fit(): Adam, lr 1e-3
         started = time.perf_counter()
+        sigmoid = model.output_activation
+        if single_sigmoid:
+            model.output_activation = torch.nn.Identity()
         stdout, sys.stdout = sys.stdout, devnull  # upstream prints every epoch
         try:
             for _ in range(epochs):
                 model.train_loop(loader, optimizer)
             seconds = time.perf_counter() - started
+            model.output_activation = sigmoid  # test() rounds probabilities
             accuracy, f1 = model.test(test_loader)
         finally:
             sys.stdout = stdout
         per_seed[str(seed)] = {"accuracy": float(accuracy), "f1": float(f1), "auroc": None, "epoch": epochs,
                                "train_seconds": seconds}
-        print(f"  upstream seed {seed}: test accuracy {accuracy:.4f}", flush=True)
+        print(f"  upstream{' (single sigmoid)' if single_sigmoid else ''} seed {seed}: test accuracy "
+              f"{accuracy:.4f}", flush=True)
     return per_seed
 
 
@@ -293,8 +309,9 @@ def run_arm(arm: str, data: Path, seeds: list[int], epochs: int, out: Path, src:
 
     torch.set_num_threads(1)
     wall, cpu = time.perf_counter(), time.process_time()
-    if arm == "upstream":
-        per_seed = run_upstream(data, seeds, epochs, 64, Path(tempfile.mkdtemp(prefix="gbhub-parity-")), src)
+    if arm in ("upstream", "upstream-single-sigmoid"):
+        per_seed = run_upstream(data, seeds, epochs, 64, Path(tempfile.mkdtemp(prefix="gbhub-parity-")), src,
+                                single_sigmoid=arm == "upstream-single-sigmoid")
     else:
         per_seed = run_ours(arm, data, seeds, epochs, out / "runs")
     return {"per_seed": per_seed, "summary": summary(per_seed), "wall_seconds": time.perf_counter() - wall,
@@ -343,7 +360,7 @@ def main(argv=None) -> int:
             todo.append(alias.get(arm, arm))
     if "last-epoch" in todo and "v0.2" not in todo and _cached(out, "v0.2", keys["v0.2"]) is None:
         todo.append("v0.2")
-    todo = sorted(set(todo), key=lambda a: (-COST.get(a, 1), ARMS.index(a)))
+    todo = sorted(set(todo), key=ORDER.index)
     later = [a for a in todo if a == "last-epoch"]  # scores the v0.2 runs: after them
     first = [a for a in todo if a != "last-epoch"]
 

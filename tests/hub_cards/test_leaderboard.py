@@ -259,3 +259,22 @@ def test_board_files_are_deterministic(tmp_path):
     assert first["plot"].startswith(b"\x89PNG")
     assert "⚠ test overlaps train by 49.2%" in first["markdown"].decode()
     assert json.loads(first["json"])["leakage"]["human_nontata_promoters"]["flags"][0] == "test overlaps train by 49.2%"
+
+
+def test_leak_column_says_what_the_audit_could_and_could_not_tell(tmp_path):
+    write_run(tmp_path / "a", "a", [1])
+    write_run(tmp_path / "b", "b", [1])
+    write_run(tmp_path / "c", "c", [1])
+    audits = {"a": AUDIT, "b": {"schema_version": 2, "something_new": {}}}  # c: no report
+    text = lb.render_markdown(lb.build_board(lb.read_sources([str(tmp_path)]), audits=audits, published=[]))
+    assert "| upstream (`a`) | ⚠ test overlaps train by 49.2%; ⚠ 2.2% of test reverse complements of train; " in text
+    assert "| upstream (`b`) | no leak figures in the audit report |" in text
+    assert "| upstream (`c`) | not audited |" in text
+
+
+def test_a_metric_no_result_has_is_refused(tmp_path):
+    write_run(tmp_path / "a", "a", [1, 2])
+    with pytest.raises(lb.LeaderboardError, match="--metric r2: no result has a test r2; choose among accuracy, f1"):
+        lb.build_board(lb.read_sources([str(tmp_path)]), metric="r2", published=[])
+    board = lb.build_board(lb.read_sources([str(tmp_path)]), metric="auroc", published=[])
+    assert board["metric"] == "auroc"
