@@ -50,7 +50,6 @@ class ModelCardInfo:
         dataset_id: Hub dataset id the model was trained on (`ORG/NAME`); goes to `datasets` and
             `model-index`. None when the data is not on the Hub: both are then left out (a local folder's
             name would link to a dataset that does not exist).
-            `model-index`.
         dataset_config: the benchmark config (`human_nontata_promoters`).
         label_names: class names, index = class id.
         metrics: `{split: {metric: value}}` of the model in this folder (values 0-1; `loss` allowed).
@@ -65,11 +64,13 @@ class ModelCardInfo:
         plots: caption -> file name relative to the card (PNG in the run folder).
         paper: published numbers to compare with.
         base_model: Hub id of the fine-tuned checkpoint (DNABERT), None for models trained from scratch.
-        library_name: the library that loads the saved model.
+        library_name: the library whose loading code reads the saved folder as it is: `transformers` only when
+            its Auto classes know the model type without remote code; else the package defining the class.
         license: SPDX-ish Hub license id.
         tags: Hub tags (default: `DEFAULT_TAGS`).
         pipeline_tag: Hub pipeline tag.
-        usage: a python snippet to load and run the model (optional), verbatim after `install`.
+        usage: a python snippet that loads and runs the model, verbatim after `install` (`<this repo or
+            folder>` stands for the repository id or the run folder; tested by running it).
         install: the one shell line the usage snippet needs.
         notes: extra markdown paragraphs (input length, long-sequence handling, ...).
         files: file name -> what it holds, listed in the card.

@@ -179,7 +179,7 @@ def add_arguments(parser: argparse.ArgumentParser, classes: Sequence[type], *,
                 text += " (required)"
             elif default not in (None, False, "", dataclasses.MISSING) and base is not bool:
                 shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-                text += f" (default: {shown})"
+                text = text.split(" (default: ")[0] + f" (default: {shown})"  # a recipe's default replaces the text's
             kwargs: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "help": text}
             if base is bool:
                 kwargs["action"] = "store_true"
@@ -190,7 +190,8 @@ def add_arguments(parser: argparse.ArgumentParser, classes: Sequence[type], *,
                 if choices:
                     kwargs["choices"] = choices
                 else:
-                    kwargs["metavar"] = "PATH" if f.name in ("out", "args_json") else f.name.split("_")[-1].upper()
+                    kwargs["metavar"] = f.metadata.get("metavar") or (
+                        "PATH" if f.name in ("out", "args_json") else f.name.split("_")[-1].upper())
             group.add_argument(flag(f.name), **kwargs)
 
 

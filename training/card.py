@@ -7,7 +7,9 @@ from typing import Any, Mapping
 
 from gbhub.hub_cards.model_card import ModelCardInfo, PaperComparison, write_model_card
 from gbhub.training import paper_results
+from gbhub.training.motifs.summary import motif_card_section
 from gbhub.training.recipes.base import CardText
+from gbhub.training.transfer import card_note, hub_parent
 
 #: The files every run folder holds (a recipe's `CardText.files` adds its own).
 RUN_FILES = {
@@ -46,7 +48,8 @@ def hyperparameter_table(record: Mapping[str, Any]) -> dict[str, Any]:
         "optimizer steps": record["global_step"],
         "batch size (per process)": hp["batch_size"],
         "gradient accumulation": hp["gradient_accumulation_steps"],
-        "optimizer": f"{record['optimizer']} (lr {hp['lr']}, weight decay {hp['weight_decay']})",
+        "optimizer": record["optimizer"],  # e.g. "AdamW (Trainer default)": no second parenthesis after it
+        "learning rate, weight decay": f"{hp['lr']}, {hp['weight_decay']}",
         "schedule": f"{hp['lr_scheduler']}" + (f", warm-up ratio {hp['warmup_ratio']}" if hp["warmup_ratio"] else ""),
         "checkpoint selection": f"best validation {hp['selection_metric']}"
                                 + (f" (epoch {best})" if best is not None else ""),
@@ -77,6 +80,8 @@ def write_run_card(run_dir: Path, record: Mapping[str, Any], text: CardText, *, 
     }
     seeds = record["seeds"]
     command = f"**Command.**\n\n```\n{record['command']}\n```"
+    parent = record.get("parent")
+    motifs = motif_card_section(run_dir)
     info = ModelCardInfo(
         model_name=f"{text.title} — {record['config']}",
         dataset_id=record.get("card_dataset_id"),
@@ -92,12 +97,12 @@ def write_run_card(run_dir: Path, record: Mapping[str, Any], text: CardText, *, 
         throughput=throughput,
         plots=plots,
         paper=paper_comparison(record["config"], f"Ours: {text.title}, test split, percent, same metric definitions."),
-        base_model=text.base_model,
+        base_model=text.base_model or hub_parent(parent),
         library_name=text.library_name,
-        notes=[*text.notes, command],
+        notes=[*([card_note(parent)] if parent else []), *text.notes, *([motifs.text] if motifs else []), command],
         usage=text.usage,
         install=text.install,
-        files={**RUN_FILES, **dict(text.files),
+        files={**RUN_FILES, **dict(text.files), **(motifs.files if motifs else {}),
                **({"seed-*/": "the model, metrics and test predictions of each seed"} if len(seeds) > 1 else {})},
         citation=text.citation,
     )

@@ -209,7 +209,7 @@ def fit(model, prepared: Prepared, run: RunArguments, seed: int, accelerator, ru
                               num_training_steps=total)
     model, optimizer, train_dl, val_dl, scheduler = accelerator.prepare(model, optimizer, train_dl, val_dl, scheduler)
 
-    result = FitResult()
+    result = FitResult(unit="windows" if train.plan is not None else "sequences")
     patience_left = run.early_stopping_patience
     start_epoch = 1
     if run.resume and (ckpt_dir / LAST / STATE_FILE).exists():

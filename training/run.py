@@ -40,6 +40,7 @@ from gbhub.training.card import write_run_card
 from gbhub.training.metrics_util import GREATER_IS_BETTER, score, summarize_runs
 from gbhub.training.outputs import better, hardware, json_safe, write_json, write_predictions
 from gbhub.training.recipes import Recipe, get_recipe
+from gbhub.training.transfer import TransferArguments, check_init_from, initialise_from
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ def parse(recipe: Recipe, given: Mapping[str, Any]) -> Arguments:
         given, (DataArguments, RunArguments, recipe.arguments), protocols=recipe.protocols, defaults=recipe.defaults)
     run = dataclasses.replace(run, eval_batch_size=run.eval_batch_size or 4 * run.batch_size)
     recipe.check(model, run)
+    if isinstance(model, TransferArguments):
+        check_init_from(model.init_from, model.freeze_convolutions)
     tdata.resolve_dataset(data.dataset, data.config)
     out = Path(data.out)
     if out.exists() and not out.is_dir():
@@ -184,6 +187,9 @@ def _train_seed(recipe: Recipe, args: Arguments, task, prepared, seed: int, seed
 
     set_seed(seed)  # weights (and a pre-trained model's new head) are initialised here
     model = recipe.build_model(prepared, task, args.model)
+    parent = None
+    if isinstance(args.model, TransferArguments) and args.model.init_from:  # `--init-from`: the parent's weights
+        parent = initialise_from(model, args.model.init_from, freeze_convolutions=args.model.freeze_convolutions)
     options = recipe.fit_options(args.model)
     splits = ("train", "validation", "test") if recipe.score_train else ("validation", "test")
     outputs: dict[str, np.ndarray] = {}
@@ -227,6 +233,7 @@ def _train_seed(recipe: Recipe, args: Arguments, task, prepared, seed: int, seed
     record = json_safe({
         **{k: v for k, v in context.items()},
         "seed": seed,
+        "parent": parent,
         "metrics": metrics,
         "selection_metric": run.selection_metric,
         "best_epoch": result.best_epoch,
@@ -255,6 +262,18 @@ def _train_seed(recipe: Recipe, args: Arguments, task, prepared, seed: int, seed
             for path in seed_dir.glob("checkpoint-*"):
                 shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     return record, main_process
+
+
+def rewrite_card(run_dir: str | Path) -> Path:
+    """Render a finished run's model card again from its `metrics.json` (e.g. after `gbhub motifs`)."""
+    run_dir = Path(run_dir)
+    try:
+        record = {**json.loads((run_dir / "metrics.json").read_text(encoding="utf-8")), "out": str(run_dir)}
+    except (OSError, json.JSONDecodeError) as err:
+        raise ArgumentError(f"{run_dir} is not a finished run folder ({err}): train one with `gbhub train`") from err
+    recipe = get_recipe(record["recipe"])
+    return write_run_card(run_dir, record, recipe.card(record, recipe.arguments(**record["model_arguments"])),
+                          plots=_plot_names(record))
 
 
 def _gpu_name(device) -> str | None:

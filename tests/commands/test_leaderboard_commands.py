@@ -37,7 +37,7 @@ def trained(hub, tmp_path_factory):
         calls.append((given["config"], recipe, given.get("resume", False)))
         return train(recipe, given)
 
-    result = cmd.baselines(hub, runs, seeds=SEEDS, overrides=SMOKE, progress=False, train=counting)
+    result = cmd.baselines(hub, runs, seeds=SEEDS, recipes=("cnn",), overrides=SMOKE, progress=False, train=counting)
     return runs, result, calls
 
 
@@ -68,7 +68,8 @@ def test_baselines_skips_finished_runs_and_resumes_only_the_missing_one(hub, tra
     def refuse(recipe, given):
         raise AssertionError(f"retrained a finished run: {given['config']}")
 
-    again = cmd.baselines(hub, copy, seeds=SEEDS, overrides=SMOKE, progress=False, card=False, train=refuse)
+    again = cmd.baselines(hub, copy, seeds=SEEDS, recipes=("cnn",), overrides=SMOKE, progress=False, card=False,
+                          train=refuse)
     assert again["trained"] == [] and len(again["skipped"]) == 3
     before = {p: p.stat().st_mtime_ns for p in copy.rglob("metrics.json")}
     (copy / "synthetic_leakfree" / "cnn" / "metrics.json").unlink()  # as if interrupted after training
@@ -80,7 +81,8 @@ def test_baselines_skips_finished_runs_and_resumes_only_the_missing_one(hub, tra
         calls.append((given["config"], given.get("resume", False)))
         return train(recipe, given)
 
-    third = cmd.baselines(hub, copy, seeds=SEEDS, overrides=SMOKE, progress=False, card=False, train=counting)
+    third = cmd.baselines(hub, copy, seeds=SEEDS, recipes=("cnn",), overrides=SMOKE, progress=False, card=False,
+                          train=counting)
     assert calls == [("synthetic_leakfree", True)] and third["trained"] == ["synthetic_leakfree/cnn"]
     after = {p: p.stat().st_mtime_ns for p in copy.rglob("metrics.json") if p in before}
     untouched = [p for p in before if "synthetic_leakfree" not in p.as_posix()]
@@ -88,6 +90,16 @@ def test_baselines_skips_finished_runs_and_resumes_only_the_missing_one(hub, tra
     # other seeds or settings are not "finished": the run is trained again
     assert not cmd.finished(cmd.plan_grid(hub, copy, seeds=(1, 2, 3), recipes=["cnn"], configs=["synthetic"],
                                           protocol="paper", overrides=SMOKE)[0], (1, 2, 3), SMOKE)
+
+
+def test_the_default_grid_is_every_from_scratch_baseline_weighted_by_its_cost(hub, tmp_path):
+    items = cmd.plan_grid(hub, tmp_path, seeds=SEEDS, recipes=cmd.DEFAULT_RECIPES, configs=["synthetic"],
+                          protocol="paper", overrides={})
+    assert [(i.recipe, i.protocol) for i in items] == [("cnn", "paper"), ("deepenhancer", "paper")]
+    rows = 1260  # synthetic's train split
+    cnn, deepenhancer = items
+    assert cnn.work == rows * 10 * len(SEEDS)  # the CNN's paper protocol: 10 epochs
+    assert deepenhancer.work == rows * 30 * len(SEEDS) * cmd.COST_PER_SEQUENCE["deepenhancer"]  # up to 30 epochs
 
 
 def _card_rows(text: str, base: str) -> dict[str, list[str]]:
@@ -103,7 +115,7 @@ def _card_rows(text: str, base: str) -> dict[str, list[str]]:
 def test_card_section_statistics_equal_those_recomputed_from_the_runs(hub, trained):
     runs, _, _ = trained
     text = (hub / "README.md").read_text()
-    assert text.index("\n## Configs") < text.index("\n## Baselines") < text.index("\n## Citation")
+    assert text.index("\n## Splits") < text.index("\n## Baselines") < text.index("\n## Configs")
     assert "![Test accuracy per benchmark" in text and "(baselines/leaderboard.png)" in text
     rows = _card_rows(text, "synthetic")
     assert set(rows) == {"upstream (`synthetic`)", "leakfree (`synthetic_leakfree`)",
@@ -148,6 +160,7 @@ def test_leaderboard_command_writes_files_and_keeps_the_board_in_the_dataset(hub
     assert main(["leaderboard", str(runs), str(card), "--dataset", str(hub), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "synthetic" in printed and "someone/model" in printed and str(out / "leaderboard.md") in printed
+    assert f"run `gbhub card {hub}`" in printed  # the board is stored; the card renders it
     board = json.loads((out / "leaderboard.json").read_text())
     assert [e["kind"] for e in board["entries"] if e["split_protocol"] == "upstream"] == ["run", "card"]
     assert json.loads((hub / "baselines" / "leaderboard.json").read_text()) == board

@@ -13,32 +13,16 @@ import yaml
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+from tiny_checkpoints import save_tiny_dnabert  # noqa: E402  (tests/training/tiny_checkpoints.py)
+
 from gbhub.cli import main  # noqa: E402
 from gbhub.training.kmer import KmerTokenizationError, dnabert_vocab  # noqa: E402
-from gbhub.training.recipes.dnabert import check_equivalence, load_tokenizer, predict  # noqa: E402
+from gbhub.training.recipes.lm import predict  # noqa: E402
+from gbhub.training.tokenizers import DNATokenizer, check_equivalence, load_kmer_tokenizer  # noqa: E402
 
 CONFIG = "synthetic"
 MAX_TOKENS = 192  # 200 bp synthetic sequences -> 195 6-mers -> 2 windows of 190 k-mers (exercises windowing)
 BASE_ID = "test-org/tiny-dnabert-6"
-
-
-def save_tiny_dnabert(folder: Path, *, tokenizer_files: bool = True) -> Path:
-    """A tiny random BertForSequenceClassification with the DNABERT-6 vocabulary, laid out like
-    `zhihan1996/DNA_bert_6` (config + weights + `vocab.txt` + `tokenizer_config.json`)."""
-    from transformers import BertConfig, BertForSequenceClassification
-
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=4101, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-        max_position_embeddings=512,
-    )
-    BertForSequenceClassification(config).save_pretrained(folder)
-    if tokenizer_files:
-        (folder / "vocab.txt").write_text("\n".join(dnabert_vocab(6)) + "\n", encoding="utf-8")
-        # no `do_lower_case` key, as in old checkpoints: BertTokenizer would default to lower-casing every
-        # k-mer into [UNK]; load_tokenizer must force do_lower_case=False
-        (folder / "tokenizer_config.json").write_text(json.dumps({"max_len": 512}), encoding="utf-8")
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +76,8 @@ def test_learns_loss_falls_beats_chance(run):
     assert record["best_epoch"] in [h["epoch"] for h in record["history"]]
     ls = record["input"]
     assert ls["long_sequences"] == "windows" and ls["window_bp"] == MAX_TOKENS - 2 + 5
-    assert ls["splits"]["test"] == {"sequences": 400, "windows": 800, "longest_bp": 200, "longer_than_window": 400}
+    assert ls["splits"]["test"] == {"sequences": 400, "windows": 800, "longest_bp": 200, "longest_tokens": 195,
+                                   "longer_than_window": 400}
     print("tiny DNABERT CPU throughput:", record["throughput"])
 
 
@@ -175,12 +160,12 @@ def test_bad_inputs_fail_with_one_line(workspace, tmp_path, capsys):
 
 def test_tokenizer_built_offline_when_checkpoint_has_none(tmp_path, caplog):
     folder = save_tiny_dnabert(tmp_path / "bare", tokenizer_files=False)
-    tokenizer, fast, source = load_tokenizer(str(folder))
+    tokenizer, fast, source = load_kmer_tokenizer(str(folder))
     assert source.startswith("built offline") and len(tokenizer) == 4101 and fast.k == 6
     assert "ships no usable tokenizer" in caplog.text
     assert tokenizer("AAAAAA CCCCCC")["input_ids"] == [2, 5, 2735, 3]  # not the all-[UNK] vocab_file trap
     checkpoint = save_tiny_dnabert(tmp_path / "full")
-    tokenizer, fast, source = load_tokenizer(str(checkpoint))
+    tokenizer, fast, source = load_kmer_tokenizer(str(checkpoint))
     assert source.startswith("from the checkpoint") and fast.k == 6 and not tokenizer.do_lower_case
     assert tokenizer("AAAAAA CCCCCC")["input_ids"] == [2, 5, 2735, 3]
 
@@ -190,9 +175,10 @@ def test_equivalence_check_catches_a_lower_casing_tokenizer():
 
     from gbhub.training.kmer import KmerTokenizer, build_dnabert_tokenizer
 
-    check_equivalence(build_dnabert_tokenizer(3), KmerTokenizer.dnabert(3), max_length=64)
+    check_equivalence(DNATokenizer(build_dnabert_tokenizer(3), KmerTokenizer.dnabert(3)), max_length=64)
+    lower = BertTokenizer(vocab=dnabert_vocab(3), do_lower_case=True)
     with pytest.raises(KmerTokenizationError, match="differ on input_ids"):
-        check_equivalence(BertTokenizer(vocab=dnabert_vocab(3), do_lower_case=True), KmerTokenizer.dnabert(3))
+        check_equivalence(DNATokenizer(lower, KmerTokenizer.dnabert(3)))
 
 
 def test_args_json_overlay_and_protocol(tmp_path):

@@ -60,6 +60,7 @@ class Recipe:
         tasks: task kinds the recipe can train (`classification`, `regression`).
         cpu_threads: intra-op threads on the CPU when `--torch-threads` is not given (None: torch's).
         score_train: also evaluate the training split at the end (cheap models).
+        example_flags: flags the `--help` example needs besides the shared ones (e.g. a required `--model`).
     """
 
     name: ClassVar[str]
@@ -72,6 +73,7 @@ class Recipe:
     tasks: ClassVar[tuple[str, ...]] = ("classification",)
     cpu_threads: ClassVar[int | None] = None
     score_train: ClassVar[bool] = True
+    example_flags: ClassVar[str] = ""
 
     def check(self, model_args, run) -> None:
         """Refuse argument combinations before any data is loaded (`ArgumentError`, one line)."""

@@ -141,6 +141,8 @@ print(probs)"""
             architecture=architecture,
             differences=UPSTREAM_DIFFERENCES,
             usage=usage,
+            # The model class is this package's (no remote code): its `from_pretrained` loads the folder.
+            install='pip install "genomic-benchmarks-hub[train]"',
             library_name="genomic-benchmarks-hub",
             citation=paper_results.BIBTEX,
             notes=[note],

@@ -15,8 +15,12 @@ from gbhub.builders.hub_layout import configs_in, split_files
 
 logger = logging.getLogger(__name__)
 
-#: The recipes `gbhub baselines` trains when `--recipes` is not given (the from-scratch baselines).
-DEFAULT_RECIPES = ("cnn",)
+#: The recipes `gbhub baselines` trains when `--recipes` is not given: the from-scratch baselines. (`lm` and
+#: `dnabert` fine-tune a pretrained checkpoint the user names with `--model`; they are not baselines to grid.)
+DEFAULT_RECIPES = ("cnn", "deepenhancer")
+#: Relative cost of one sequence-epoch, for the grid's time estimate: DeepEnhancer trained 45 sequences/s vs
+#: the CNN's 873 on the same data and machine (README, DeepEnhancer section), about 19x.
+COST_PER_SEQUENCE = {"cnn": 1, "deepenhancer": 19}
 #: The protocol `gbhub baselines` asks each recipe for; a recipe without it uses its default protocol.
 BASELINE_PROTOCOL = "paper"
 
@@ -54,8 +58,9 @@ def register(subparsers) -> None:
 
     base = subparsers.add_parser(
         "baselines", help="train the baseline recipes on every built config over seeds, then the leaderboard",
-        description="Train the baseline recipes (default: cnn) on every config built in DIR (variants included) "
-                    "with --seeds and each recipe's paper protocol, one run folder per config and recipe under "
+        description=f"Train the baseline recipes (default: {', '.join(DEFAULT_RECIPES)}) on every config built in DIR "
+                    "(variants included) with --seeds and each recipe's paper protocol, one run folder per config and "
+                    "recipe under "
                     "--out; finished runs are skipped and interrupted ones resume from their checkpoints, so the "
                     "command can be re-run after an interruption. A progress bar over the whole grid estimates the "
                     "time left. Then writes the leaderboard into OUT/leaderboard/ and DIR/baselines/ and re-renders "
@@ -74,7 +79,8 @@ def register(subparsers) -> None:
     base.add_argument("--max-steps", type=int, metavar="N", help="stop each seed after N optimiser steps (smoke runs)")
     base.add_argument("--max-train-samples", type=int, metavar="N",
                       help="train on a seeded subset of N rows (smoke runs)")
-    base.add_argument("--card-dataset-id", metavar="ORG/NAME", help="Hub dataset id written in the model cards")
+    base.add_argument("--card-dataset-id", metavar="ORG/NAME",
+                      help="Hub dataset id written in the model cards and in the re-rendered dataset card's snippets")
     base.add_argument("--no-card", action="store_true", help="do not re-render DIR/README.md at the end")
     base.add_argument("--no-progress", action="store_true", help="hide progress bars")
     base.set_defaults(func=run_baselines)
@@ -91,6 +97,8 @@ def run_leaderboard(args: argparse.Namespace) -> int:
         board, written = make_leaderboard(args.sources, args.out, dataset=args.dataset, metric=args.metric,
                                           published=not args.no_published)
     print_board(board, written)
+    if any(k.startswith("dataset ") for k in written):
+        print(f"run `gbhub card {args.dataset}` to render the board into the dataset card's Baselines section")
     return 0
 
 
@@ -115,7 +123,10 @@ def make_leaderboard(sources: Sequence[str], out: Path, *, dataset: str | Path |
                            published=None if published else [], metric=metric)
     written = {f"{k}": v for k, v in lb.write_board(board, out).items()}
     if local is not None and configs_in(local):
-        written.update({f"dataset {k}": v for k, v in lb.store_in_dataset(board, local).items()})
+        from gbhub.builders.locks import folder_lock
+
+        with folder_lock(local, "gbhub leaderboard"):  # the folder's one writer while baselines/ changes
+            written.update({f"dataset {k}": v for k, v in lb.store_in_dataset(board, local).items()})
     return board, written
 
 
@@ -153,7 +164,8 @@ def print_board(board: dict, written: dict) -> None:
 
 @dataclass
 class GridItem:
-    """One run of the grid: a recipe on a config, into `out`, and its size in sequence-epochs."""
+    """One run of the grid: a recipe on a config, into `out`, and its size in CNN-equivalent sequence-epochs
+    (sequence-epochs over every seed times the recipe's `COST_PER_SEQUENCE`), for the progress bar's estimate."""
 
     config: str
     recipe: str
@@ -213,7 +225,8 @@ def plan_grid(dataset: Path, out: Path, *, seeds: Sequence[int], recipes: Sequen
             work = rows_used * epochs
             if preset.get("max_steps"):
                 work = min(work, int(preset["max_steps"]) * int(preset.get("batch_size", 64)))
-            items.append(GridItem(config, name, chosen, Path(out) / config / name, max(work, 1) * len(seeds)))
+            work = max(work, 1) * COST_PER_SEQUENCE.get(name, 1) * len(seeds)
+            items.append(GridItem(config, name, chosen, Path(out) / config / name, work))
     return items
 
 
@@ -269,7 +282,7 @@ def baselines(dataset: Path, out: Path, *, seeds: Sequence[int] = (1, 2, 3, 4, 5
     done = [i for i in items if finished(i, seeds, overrides)]
     todo = [i for i in items if i not in done]
     print(f"baselines: {len(items)} runs ({len(done)} finished, skipped; {len(todo)} to train) over "
-          f"{len(seeds)} seeds, {sum(i.work for i in todo):,} sequence-epochs to go; runs in {out}")
+          f"{len(seeds)} seeds, {sum(i.work for i in todo):,} CNN-equivalent sequence-epochs to go; runs in {out}")
     trained, failed = [], {}
     started = time.perf_counter()
     with _quiet(not progress):
@@ -297,9 +310,14 @@ def baselines(dataset: Path, out: Path, *, seeds: Sequence[int] = (1, 2, 3, 4, 5
     if runs:
         board, written = make_leaderboard(runs, out / "leaderboard", dataset=dataset)
         if card and (dataset / "README.md").is_file():
+            from gbhub.builders.hub_layout import card_path, recover
+            from gbhub.builders.locks import folder_lock
             from gbhub.hub_cards.dataset_card import write_dataset_card
 
-            written["dataset card"] = write_dataset_card(dataset)
+            repo_id = overrides.get("card_dataset_id")  # the snippets load from it, as `gbhub card --repo-id`
+            with folder_lock(dataset, "gbhub baselines"):  # as `gbhub card`: complete any interrupted write first
+                recover(dataset, lambda folder: write_dataset_card(folder, repo_id=repo_id), force=True)
+            written["dataset card"] = card_path(dataset)
         print_board(board, written)
     return {"trained": trained, "skipped": [f"{i.config}/{i.recipe}" for i in done], "failed": failed,
             "board": board, "written": written}

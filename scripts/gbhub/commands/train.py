@@ -15,7 +15,7 @@ from gbhub.training.recipes import RECIPES
 TRAIN_EXTRA = ("torch", "transformers", "accelerate", "evaluate", "sklearn")
 EXAMPLE = """example (offline smoke run on the built-in benchmark):
   gbhub build synthetic --out hub
-  gbhub train {name} --dataset hub --config synthetic --out runs/{name} --max-steps 20
+  gbhub train {name} --dataset hub --config synthetic --out runs/{name} --max-steps 20{extra}
 """
 
 
@@ -29,7 +29,7 @@ def register(subparsers) -> None:
     recipes = train.add_subparsers(dest="recipe", metavar="RECIPE", required=True)
     for recipe in RECIPES.values():
         p = recipes.add_parser(recipe.name, help=recipe.summary, description=recipe.description,
-                               epilog=EXAMPLE.format(name=recipe.name),
+                               epilog=EXAMPLE.format(name=recipe.name, extra=recipe.example_flags),
                                formatter_class=argparse.RawDescriptionHelpFormatter)
         add_arguments(p, (DataArguments, RunArguments, recipe.arguments), protocols=tuple(recipe.protocols),
                       defaults=recipe.defaults)
