@@ -299,6 +299,15 @@ def split_protocol(config: str, provenance: Mapping[str, Any] | None = None) -> 
     return config, "upstream"
 
 
+def split_label(split: str, provenance: Mapping[str, Any] | None = None) -> str:
+    """The split protocol as tables name it: a config's own split is `upstream` only when its provenance says
+    it was built from upstream's tables, or when there is no provenance to ask (the name is all there is);
+    a config made otherwise (`synthetic`, a re-split of published sequences) is on its `own split`."""
+    if split == "upstream" and provenance is not None and not provenance.get("upstream"):
+        return "own split"
+    return split
+
+
 # ------------------------------------------------------------------------------------------------ audit
 
 
@@ -412,6 +421,7 @@ class Entry:
         sources: where the seeds came from.
         duplicate_seeds: seeds met in more than one source (counted once: the first source, sorted).
         settings, fingerprint: the group's run settings and data fingerprint.
+        split_label: how the split is named in tables (`split_label`): `upstream`, `own split`, or the variant.
     """
 
     base: str
@@ -427,6 +437,7 @@ class Entry:
     duplicate_seeds: list[str] = field(default_factory=list)
     settings: dict = field(default_factory=dict)
     fingerprint: str | None = None
+    split_label: str = ""
 
 
 def summarize(values: Sequence[float | None]) -> dict | None:
@@ -469,6 +480,8 @@ def group_results(results: Sequence[Result], provenances: Mapping[str, Mapping] 
                              label=model + (f" ({protocol})" if protocol else ""), seeds=seeds, stats=stats,
                              sources=sorted({r.source for r in members}), duplicate_seeds=sorted(set(duplicates)),
                              settings=dict(members[0].settings), fingerprint=members[0].fingerprint))
+    for e in entries:
+        e.split_label = split_label(e.split, provenances.get(e.config))
     _distinguish(entries)
     return sorted(entries, key=lambda e: (e.base, SPLIT_PROTOCOLS.index(e.split), e.label, e.config))
 
@@ -557,7 +570,7 @@ def build_board(results: Sequence[Result], *, dataset: str | Path | None = None,
 
 
 def _entry_json(e: Entry) -> dict:
-    return {"base": e.base, "split_protocol": e.split, "config": e.config, "model": e.model, "protocol": e.protocol,
+    return {"base": e.base, "split_protocol": e.split, "split_label": e.split_label, "config": e.config, "model": e.model, "protocol": e.protocol,
             "kind": e.kind, "label": e.label, "seeds": e.seeds, "n_seeds": len(e.seeds) if e.kind == "run" else None,
             "stats": e.stats, "sources": e.sources, "duplicate_seeds": e.duplicate_seeds, "settings": e.settings,
             "dataset_fingerprint": e.fingerprint}
@@ -576,7 +589,8 @@ def split_comparisons(entries: Sequence[Entry], metric: str = "accuracy") -> lis
 
     Returns:
         One dict per (base, model) present on at least two split protocols: `{"base", "label", "metric",
-        "<protocol>": {"config", "mean", "std", "n"}, "gap_<variant>": variant mean - upstream mean}`.
+        "<protocol>": {"config", "mean", "std", "n"}, "gap_<variant>": variant mean - upstream mean, "base_split":
+        the upstream entry's `split_label` (`upstream`, or `own split` for a config not built from upstream)}`.
     """
     by_model: dict[tuple, dict[str, Entry]] = {}
     for e in entries:
@@ -589,6 +603,8 @@ def split_comparisons(entries: Sequence[Entry], metric: str = "accuracy") -> lis
         for protocol, e in splits.items():
             st = e.stats.get("test", {}).get(metric)
             row[protocol] = {"config": e.config, **st} if st else None
+            if protocol == "upstream":
+                row["base_split"] = e.split_label or "upstream"
         upstream = row.get("upstream")
         for variant in ("leakfree", "chromsplit"):
             if upstream and row.get(variant):
@@ -647,7 +663,7 @@ def render_config_tables(board: Mapping[str, Any], bases: Sequence[str] | None =
             continue
         rows = []
         for e in entries:
-            rows.append([e["label"], _number_kind(e), f"{e['split_protocol']} (`{e['config']}`)",
+            rows.append([e["label"], _number_kind(e), f"{e.get('split_label') or e['split_protocol']} (`{e['config']}`)",
                          _leak_cell(leakage.get(e["config"])),
                          *(format_stat(e["stats"].get("test", {}).get(m), m) for m in metrics)])
         for p in board.get("published") or []:
@@ -662,6 +678,12 @@ def render_config_tables(board: Mapping[str, Any], bases: Sequence[str] | None =
             part += ["", _comparison_table(comparison)]
         parts.append("\n".join(part))
     return "\n\n".join(parts)
+
+
+def _split_name(e: Mapping[str, Any]) -> str:
+    """`upstream split`, `own split`, `leakfree split`: the entry's split as tables and legends name it."""
+    name = e.get("split_label") or e["split_protocol"]
+    return name if name.endswith(" split") else f"{name} split"
 
 
 def _number_kind(e: Mapping[str, Any]) -> str:
@@ -694,8 +716,10 @@ def _comparison_table(rows: Sequence[Mapping[str, Any]]) -> str:
             scale = 100.0 if metric in PERCENT_METRICS else 1.0
             cells.append("–" if gap is None else f"{gap * scale:+.1f}")
         body.append(cells)
-    header = ["Model", f"upstream split ({name})", "`_leakfree`", "`_chromsplit`", "gap, leak-free", "gap, chromsplit"]
-    return (f"Same model, upstream split vs the audit's variants (test {name}; gap = variant − upstream, points):\n\n"
+    bases = {c.get("base_split", "upstream") for c in rows}
+    base = "upstream split" if bases == {"upstream"} else "own split" if bases == {"own split"} else "upstream or own split"
+    header = ["Model", f"{base} ({name})", "`_leakfree`", "`_chromsplit`", "gap, leak-free", "gap, chromsplit"]
+    return (f"Same model, {base} vs the audit's variants (test {name}; gap = variant − {base}, points):\n\n"
             + _table(header, ["---"] + ["---:"] * 5, body))
 
 
@@ -758,7 +782,7 @@ def plot_board(board: Mapping[str, Any], path: str | Path, bases: Sequence[str] 
                 st = e["stats"]["test"][metric]
                 x = labels.index(e["label"]) + (SPLIT_PROTOCOLS.index(e["split_protocol"]) - 1) * 0.2
                 ax.errorbar(x, st["mean"] * scale, yerr=(st["std"] or 0.0) * scale, fmt="o", capsize=3,
-                            color=colours[e["split_protocol"]], label=f"ours, {e['split_protocol']} split")
+                            color=colours[e["split_protocol"]], label=f"ours, {_split_name(e)}")
             ticks = list(labels)
             if published:  # one slot right of ours: the published figures, one marker per model
                 ticks.append("published")

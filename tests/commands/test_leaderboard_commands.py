@@ -118,9 +118,10 @@ def test_card_section_statistics_equal_those_recomputed_from_the_runs(hub, train
     assert text.index("\n## Splits") < text.index("\n## Baselines") < text.index("\n## Configs")
     assert "![Test accuracy per benchmark" in text and "(baselines/leaderboard.png)" in text
     rows = _card_rows(text, "synthetic")
-    assert set(rows) == {"upstream (`synthetic`)", "leakfree (`synthetic_leakfree`)",
+    # synthetic is not built from upstream's tables (its provenance says so): its split is its own
+    assert set(rows) == {"own split (`synthetic`)", "leakfree (`synthetic_leakfree`)",
                          "chromsplit (`synthetic_chromsplit`)"}
-    for config, protocol in (("synthetic", "upstream"), ("synthetic_leakfree", "leakfree"),
+    for config, protocol in (("synthetic", "own split"), ("synthetic_leakfree", "leakfree"),
                              ("synthetic_chromsplit", "chromsplit")):
         record = json.loads((runs / config / "cnn" / "metrics.json").read_text())
         cells = rows[f"{protocol} (`{config}`)"]
@@ -165,7 +166,7 @@ def test_leaderboard_command_writes_files_and_keeps_the_board_in_the_dataset(hub
     assert [e["kind"] for e in board["entries"] if e["split_protocol"] == "upstream"] == ["run", "card"]
     assert json.loads((hub / "baselines" / "leaderboard.json").read_text()) == board
     assert main(["card", str(hub)]) == 0
-    assert "| someone/model | one model (model card) | upstream (`synthetic`) | none found | 90.0 (1) |" in (
+    assert "| someone/model | one model (model card) | own split (`synthetic`) | none found | 90.0 (1) |" in (
         hub / "README.md").read_text()
 
 

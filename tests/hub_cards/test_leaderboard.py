@@ -117,6 +117,21 @@ def test_upstream_and_variants_side_by_side_with_gap_and_published_protocols(tmp
     assert "| cnn (paper) | 82.0 ± 1.0 (3) | 72.0 ± 1.0 (3) | – | -10.0 | – |" in text
 
 
+def test_a_config_not_built_from_upstream_is_on_its_own_split_not_the_upstream_one():
+    assert lb.split_label("upstream", {"upstream": {"commit": "605d8539"}, "parent": None}) == "upstream"
+    assert lb.split_label("upstream", {"upstream": None, "parent": None}) == "own split"  # synthetic, a re-split
+    assert lb.split_label("upstream", None) == "upstream"  # no provenance: the name is all there is
+    assert lb.split_label("leakfree", {"upstream": None}) == "leakfree"
+    results = [lb.Result(source="a", kind="run", config=c, model="cnn", protocol="paper", settings={},
+                         fingerprint=None, dataset=None, seeds=("1",), values={"test": {"accuracy": (v,)}})
+               for c, v in (("resplit", 0.8), ("resplit_leakfree", 0.7))]
+    board = lb.build_board(results, provenances={"resplit": {"upstream": None, "parent": None}}, published=[])
+    assert [e["split_label"] for e in board["entries"]] == ["own split", "leakfree"]
+    text = lb.render_markdown(board)
+    assert "| own split (`resplit`) |" in text and "own split (Accuracy)" in text
+    assert "upstream" not in text.split("## resplit", 1)[1].split("## Runs", 1)[0].replace("upstream split;", "")
+
+
 def test_published_figures_are_the_anchor_file_with_its_protocols():
     rows = lb.published_results()
     assert len(rows) == 25 and len({p.config for p in rows}) == 9

@@ -154,7 +154,8 @@ def print_board(board: dict, written: dict) -> None:
     metric = board["metric"]
     for e in board["entries"]:
         st = e["stats"].get("test", {}).get(metric)
-        print(f"{e['base']:<34} {e['split_protocol']:<10} {e['label']:<28} test {metric} {format_stat(st, metric)}")
+        split = e.get("split_label") or e["split_protocol"]
+        print(f"{e['base']:<34} {split:<10} {e['label']:<28} test {metric} {format_stat(st, metric)}")
     for name, path in written.items():
         print(f"{name}: {path}")
 
