@@ -317,8 +317,9 @@ def audit_leak_figures(report: Mapping[str, Any] | None) -> dict[str, Any]:
     The one place that reads the report here, so a schema extension touches one function. Keys read, all
     of the `test_vs_train_validation` pair (test rows counted): `overlap.pairs.*.overlapping`,
     `overlapping_fraction`, `rows`; `duplicates.across_splits.*.exact`, `exact_fraction`, `rc`, `rc_fraction`;
-    `near_duplicates.pairs.*.near_duplicates`, `near_duplicate_fraction`; and `shortcuts.features.<name>.auroc`,
-    `flag` for `length`, `gc`, `kmer3`; plus `schema_version`.
+    `near_duplicates.pairs.*.near_duplicates`, `near_duplicate_fraction`; the shortcut probes named in
+    `SHORTCUT_NAMES` (`auroc`, `flag`), from `shortcuts.features.<name>` (schema 1) or, when applicable,
+    `shortcuts.probes.<name>` (schema 2); plus `schema_version`.
 
     Returns:
         `{"test_rows", "overlap", "exact", "rc", "near"}` as `{"count", "fraction"}` (or None when absent),
@@ -344,10 +345,13 @@ def audit_leak_figures(report: Mapping[str, Any] | None) -> dict[str, Any]:
     if rows is None:
         rows = dig("duplicates", "across_splits", _HEADLINE, "rows")
     shortcuts = {}
-    for name in ("length", "gc", "kmer3"):
-        entry = dig("shortcuts", "features", name)
-        if isinstance(entry, Mapping):
-            shortcuts[name] = {"auroc": _number(entry.get("auroc")), "flag": entry.get("flag")}
+    for name in SHORTCUT_NAMES:
+        entry = dig("shortcuts", "features", name)  # schema 1
+        if not isinstance(entry, Mapping):
+            entry = dig("shortcuts", "probes", name)  # schema 2: a probe the data allowed (`applicable`)
+            if not isinstance(entry, Mapping) or entry.get("applicable") is False:
+                continue
+        shortcuts[name] = {"auroc": _number(entry.get("auroc")), "flag": entry.get("flag")}
     return {
         "schema_version": report.get("schema_version"),
         "test_rows": int(rows) if isinstance(rows, (int, float)) else None,
@@ -359,7 +363,13 @@ def audit_leak_figures(report: Mapping[str, Any] | None) -> dict[str, Any]:
     }
 
 
-_SHORTCUT_NAMES = {"length": "length alone", "gc": "GC content alone", "kmer3": "3-mer composition"}
+#: The shortcut probes the board reads, in display order. Flagged ones (`fail`/`warn`) are shown except k-mer
+#: composition, which may be the genuine biology a model should learn (schema 2 has more probes: base and
+#: dinucleotide shares, k-mer spectrum and per-position windows, left out for the same reason).
+SHORTCUT_NAMES = {"length": "length alone", "exact_length": "exact length", "gc": "GC content alone",
+                  "genomic_bin": "genomic position", "contig": "contig alone", "strand": "strand alone",
+                  "letters": "non-ACGT letters", "n_content": "N content", "kmer3": "3-mer composition"}
+NOT_FLAGGED_SHORTCUTS = frozenset({"kmer3"})
 
 
 def leak_flags(figures: Mapping[str, Any]) -> list[str]:
@@ -373,9 +383,10 @@ def leak_flags(figures: Mapping[str, Any]) -> list[str]:
         entry = figures.get(key) or {}
         if entry.get("fraction") is not None and entry["fraction"] >= LEAK_FLAG_MIN_FRACTION:
             flags.append(text.format(entry["fraction"]))
-    for name, entry in sorted((figures.get("shortcuts") or {}).items(), key=lambda kv: list(_SHORTCUT_NAMES).index(kv[0])):
-        if entry.get("flag") in ("fail", "warn") and name != "kmer3":  # 3-mers may be genuine biology
-            flags.append(f"shortcut: {_SHORTCUT_NAMES[name]} AUROC {entry['auroc']:.3f} ({entry['flag']})")
+    shortcuts = {k: v for k, v in (figures.get("shortcuts") or {}).items() if k in SHORTCUT_NAMES}
+    for name, entry in sorted(shortcuts.items(), key=lambda kv: list(SHORTCUT_NAMES).index(kv[0])):
+        if entry.get("flag") in ("fail", "warn") and name not in NOT_FLAGGED_SHORTCUTS and entry.get("auroc") is not None:
+            flags.append(f"shortcut: {SHORTCUT_NAMES[name]} AUROC {entry['auroc']:.3f} ({entry['flag']})")
     return flags
 
 

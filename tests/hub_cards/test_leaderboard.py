@@ -264,6 +264,23 @@ def test_audit_adapter_reads_the_leak_figures_and_tolerates_missing_keys():
         assert figures["overlap"] is None and lb.leak_flags(figures) == []
 
 
+def test_audit_adapter_reads_schema_2_probes_and_flags_only_artefacts():
+    report = {"schema_version": 2,
+              "overlap": {"pairs": {"test_vs_train_validation": {"rows": 400, "overlapping": 0,
+                                                                  "overlapping_fraction": 0.0}}},
+              "shortcuts": {"flagged": {"fail": ["kmer_spectrum", "length"], "warn": ["dinucleotide_CC", "strand"]},
+                            "probes": {"length": {"applicable": True, "auroc": 0.966, "flag": "fail"},
+                                       "exact_length": {"applicable": False, "auroc": None, "flag": "n/a"},
+                                       "strand": {"applicable": True, "auroc": 0.31, "flag": "warn"},
+                                       "gc": {"applicable": True, "auroc": 0.52, "flag": "pass"},
+                                       "kmer_spectrum": {"applicable": True, "auroc": 0.98, "flag": "fail"},
+                                       "dinucleotide_CC": {"applicable": True, "auroc": 0.61, "flag": "warn"}}}}
+    figures = lb.audit_leak_figures(report)
+    assert set(figures["shortcuts"]) == {"length", "strand", "gc"}  # not applicable: left out
+    assert lb.leak_flags(figures) == ["shortcut: length alone AUROC 0.966 (fail)",
+                                      "shortcut: strand alone AUROC 0.310 (warn)"]  # k-mers may be biology
+
+
 def test_board_files_are_deterministic(tmp_path):
     write_run(tmp_path / "runs" / "a", "human_nontata_promoters", [1, 2, 3])
     write_run(tmp_path / "runs" / "b", "human_nontata_promoters_chromsplit", [1, 2, 3], shift=-0.05)
