@@ -7,6 +7,7 @@ A Hub-layout folder is what `push_to_hub` would write, produced locally (DESIGN.
     provenance/<config>.json                   where each config came from (read by the card)
     audit/<config>.json                        the leakage/shortcut audit (optional)
     images/<config>_<kind>.png                 the card's plots
+    baselines/leaderboard.{json,png}           results of models on these configs (`gbhub leaderboard`)
     .gbhub.lock                                while a gbhub process writes the folder (one writer)
     .gbhub-journal.json                        while a config swap or the card is pending (see `recover`)
 
@@ -61,6 +62,7 @@ STAGED_PROVENANCE = ".provenance.json"  # inside a staging folder, moved to prov
 PROVENANCE_DIR = "provenance"
 AUDIT_DIR = "audit"
 IMAGES_DIR = "images"
+BASELINES_DIR = "baselines"
 #: Keys every provenance record has (the card cannot be rendered without them).
 REQUIRED_PROVENANCE_KEYS = ("config", "pretty_name", "description", "classes", "citations", "license")
 
@@ -201,6 +203,11 @@ def provenance_path(out_dir: str | os.PathLike, config: str) -> Path:
 
 def audit_path(out_dir: str | os.PathLike, config: str) -> Path:
     return Path(out_dir) / AUDIT_DIR / f"{config}.json"
+
+
+def baselines_path(out_dir: str | os.PathLike, name: str) -> Path:
+    """A file of the stored leaderboard (`baselines/<name>`), which the card's Baselines section reads."""
+    return Path(out_dir) / BASELINES_DIR / name
 
 
 def image_path(config: str, kind: str) -> str:

@@ -29,6 +29,7 @@ from gbhub.builders.hub_layout import (
 from gbhub.hub_cards import plots
 from gbhub.hub_cards import regression_card as rc
 from gbhub.hub_cards import stats as st
+from gbhub.hub_cards.leaderboard import render_baselines_section
 
 TAGS = ["biology", "genomics", "dna", "dna-sequences", "sequence-classification", "genomic-benchmarks"]
 COLLECTION_NAME = "Genomic Benchmarks"
@@ -201,8 +202,8 @@ def render_body(entries: list[ConfigEntry], out_dir: Path, repo_id: str | None =
         "## Overview\n\n" + _overview_table(entries) + "\n\n" + OVERVIEW_NOTE,
         _usage(default, repo),
         SPLITS_NOTE,
-        # Baselines: the leaderboard's "## Baselines" section (results of trained recipes per config) goes
-        # here, between *Splits* and *Configs*, as one call returning its markdown ("" when there is none).
+        # The leaderboard's "## Baselines" section (`baselines/leaderboard.json`, "" when there is none).
+        render_baselines_section(out_dir),
         "## Configs\n\n" + "\n\n".join(_config_section(e, out_dir, repo) for e in entries),
         _citation_section(entries),
     ]

@@ -21,6 +21,11 @@ class CNNArguments:
         "help": "sequences longer than --max-length-bp: keep their first bases (with a warning), or stop"})
     hidden_size: int = field(default=512, metadata={"help": "width of the first dense layer", "min": 1})
     dropout: float = field(default=0.0, metadata={"help": "dropout before each dense layer", "min": 0, "below": 1})
+    input_encoding: Literal["one-hot", "embedding"] = field(default="one-hot", metadata={
+        "help": "how bases enter the first convolution: fixed one-hot channels, or a learned embedding of "
+                "--embedding-dim per token (upstream's)"})
+    embedding_dim: int = field(default=100, metadata={
+        "help": "width of the learned embedding with --input-encoding embedding (upstream: 100)", "min": 1})
     upstream_activations: bool = field(default=False, metadata={
         "help": "place activations as upstream does (ReLU after conv 1 only, none between dense layers)"})
     rc_augment: bool = field(default=False, metadata={
@@ -69,8 +74,10 @@ class CNNRecipe(Recipe):
         def reverse_complement(batch):
             return encoding.reverse_complement_ids(batch["input_ids"], batch["lengths"])
 
+        encoded = ("one-hot (A, C, G, T; N = 0.25 each)" if args.input_encoding == "one-hot" else
+                   f"learned {args.embedding_dim}-d embedding of A, C, G, T, N and padding")
         info = {"input_length_bp": length, "longest_sequence_bp": longest, "truncated": truncated,
-                "long_sequences": args.long_sequences, "encoding": "one-hot (A, C, G, T; N = 0.25 each)"}
+                "long_sequences": args.long_sequences, "encoding": encoded}
         return Prepared(splits, info, reverse_complement=reverse_complement)
 
     def build_model(self, prepared: Prepared, task: Task, args: CNNArguments):
@@ -83,6 +90,8 @@ class CNNRecipe(Recipe):
             dropout=args.dropout,
             conv_activations=["relu", "identity", "identity"] if upstream else ["relu"] * 3,
             dense_activation="identity" if upstream else "relu",
+            input_encoding=args.input_encoding,
+            embedding_dim=args.embedding_dim,
             **head_config(task, prepared),
         )
         return CNNForSequenceClassification(config)
@@ -94,12 +103,20 @@ class CNNRecipe(Recipe):
         mc = record["model_config"]
         info = record["input"]
         ch = mc["conv_channels"]
+        length = info["input_length_bp"]
+        if mc.get("input_encoding") == "embedding":
+            first = mc["embedding_dim"]
+            source = (f"- input: token ids `(batch, {length})` (A, C, G, T, N, padding) → learned embedding "
+                      f"({first} per token) → `(batch, {first}, {length})`\n")
+        else:
+            first = 4
+            source = f"- input: one-hot DNA `(batch, 4, {length})` (`N` = 0.25 per base, padding = 0)\n"
         architecture = (
             "The baseline CNN of Grešová et al. (2023), \"Baseline model\", as a transformers `PreTrainedModel` "
             "(`CNNForSequenceClassification`, config `CNNConfig`, model type `genomic_benchmarks_cnn`):\n\n"
-            f"- input: one-hot DNA `(batch, 4, {info['input_length_bp']})` (`N` = 0.25 per base, padding = 0)\n"
+            + source
             + "".join(
-                f"- Conv1d({'4' if i == 0 else ch[i - 1]} → {c}, kernel {mc['kernel_size']}) → BatchNorm → "
+                f"- Conv1d({first if i == 0 else ch[i - 1]} → {c}, kernel {mc['kernel_size']}) → BatchNorm → "
                 f"{mc['conv_activations'][i]} → MaxPool({mc['pool_size']})\n"
                 for i, c in enumerate(ch)
             )
