@@ -522,7 +522,7 @@ def _distinguish(entries: list[Entry]) -> None:
 
 def build_board(results: Sequence[Result], *, dataset: str | Path | None = None, audits: Mapping[str, Mapping] | None = None,
                 provenances: Mapping[str, Mapping] | None = None, published: Sequence[Published] | None = None,
-                metric: str = "accuracy") -> dict:
+                metric: str | None = None) -> dict:
     """The leaderboard as a JSON-ready object (what every renderer reads).
 
     Args:
@@ -532,7 +532,8 @@ def build_board(results: Sequence[Result], *, dataset: str | Path | None = None,
         audits: `{config: audit report}` to use instead of reading them (e.g. downloaded from the Hub).
         provenances: `{config: provenance}` likewise.
         published: the published figures (default: the packaged ones).
-        metric: the headline metric of the plot and of the split comparison.
+        metric: the headline metric of the plot and of the split comparison (default: accuracy when a
+            classification result is present, else R² for regression results).
 
     Returns:
         `{"schema_version", "metric", "entries", "published", "leakage", "comparisons", "configs"}` with
@@ -559,7 +560,9 @@ def build_board(results: Sequence[Result], *, dataset: str | Path | None = None,
                     audits[config] = report
     entries = group_results(results, provenances)
     present = {m for e in entries for m in e.stats.get("test", {})}
-    if entries and metric not in present:
+    if metric is None:
+        metric = next((m for m in ("accuracy", "r2", *_ordered_metrics(present)) if m in present), "accuracy")
+    elif entries and metric not in present:
         raise LeaderboardError(f"--metric {metric}: no result has a test {metric}; choose among "
                                f"{', '.join(_ordered_metrics(present))}")
     bases = sorted({e.base for e in entries})
@@ -735,7 +738,7 @@ def _comparison_table(rows: Sequence[Mapping[str, Any]]) -> str:
 
 
 LEGEND = (
-    "Test split; values in percent (MCC ×100): mean ± sample standard deviation over seeds, with the number of "
+    "Test split; classification values in percent (MCC ×100), regression values as they are (R², r, ρ, MSE, MAE): mean ± sample standard deviation over seeds, with the number of "
     "seeds in parentheses. Rows of different configs, split protocols, training protocols, settings or data are "
     "never averaged together. *Kind of number* says what each figure is: a best-of-sweep figure is not a seed "
     "mean. Published figures are top-1 accuracy as printed by their source, on the upstream split; *Test-set "

@@ -310,3 +310,19 @@ def test_a_metric_no_result_has_is_refused(tmp_path):
         lb.build_board(lb.read_sources([str(tmp_path)]), metric="r2", published=[])
     board = lb.build_board(lb.read_sources([str(tmp_path)]), metric="auroc", published=[])
     assert board["metric"] == "auroc"
+
+
+def test_the_headline_metric_defaults_to_accuracy_or_r2_for_regression_runs(tmp_path):
+    write_run(tmp_path / "classes", "a", [1, 2])
+    assert lb.build_board(lb.read_sources([str(tmp_path / "classes")]), published=[])["metric"] == "accuracy"
+    regression = write_run(tmp_path / "expression", "synthetic_expression", [1, 2])
+    record = json.loads((regression / "metrics.json").read_text())
+    scores = {s: {split: {"r2": 0.5 + 0.1 * int(s), "pearson": 0.7, "spearman": 0.7, "mse": 0.4, "mae": 0.5, "loss": 0.4}
+                      for split in ("train", "validation", "test")} for s in ("1", "2")}
+    record.update(task="regression", per_seed=scores, metrics=scores["1"])
+    (regression / "metrics.json").write_text(json.dumps(record))
+    board = lb.build_board(lb.read_sources([str(regression)]), published=[])
+    assert board["metric"] == "r2"
+    assert _entry(board, config="synthetic_expression")["stats"]["test"]["r2"]["mean"] == pytest.approx(0.65)
+    both = lb.build_board(lb.read_sources([str(tmp_path / "classes"), str(regression)]), published=[])
+    assert both["metric"] == "accuracy" and len(both["entries"]) == 2

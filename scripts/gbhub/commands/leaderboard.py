@@ -49,9 +49,9 @@ def register(subparsers) -> None:
                             "audit reports and provenance (default: the folder each run recorded, when it exists)")
     board.add_argument("--out", required=True, type=Path, metavar="DIR",
                        help="folder for leaderboard.md, leaderboard.json and leaderboard.png")
-    board.add_argument("--metric", default="accuracy", metavar="NAME",
-                       help="headline metric of the plot and of the upstream-vs-variant comparison "
-                            "(default: accuracy; or f1, mcc, auroc, auprc, or a regression metric)")
+    board.add_argument("--metric", default=None, metavar="NAME",
+                       help="headline metric of the plot and of the upstream-vs-variant comparison (default: "
+                            "accuracy, or r2 when the results are regression; or f1, mcc, auroc, auprc, pearson, ...)")
     board.add_argument("--no-published", action="store_true", help="leave the published figures out")
     board.add_argument("--no-progress", action="store_true", help="hide progress bars (Hub downloads)")
     board.set_defaults(func=run_leaderboard)
@@ -103,7 +103,7 @@ def run_leaderboard(args: argparse.Namespace) -> int:
 
 
 def make_leaderboard(sources: Sequence[str], out: Path, *, dataset: str | Path | None = None,
-                     metric: str = "accuracy", published: bool = True,
+                     metric: str | None = None, published: bool = True,
                      hub_download: Callable | None = None, card_loader: Callable | None = None) -> tuple[dict, dict]:
     """Read `sources`, build the board, write it into `out` (and into a local `dataset` folder's `baselines/`).
 
