@@ -9,12 +9,12 @@ from typing import Sequence
 
 from gbhub import __version__
 from gbhub.builders.errors import GBHubError
-from gbhub.commands import audit, cards, data, train
+from gbhub.commands import audit, cards, create, data, train
 
 # Each module exposes `register(subparsers)`, adding its subcommands with `set_defaults(func=...)`;
 # `func(args)` returns an exit status. The command modules import the heavy libraries (datasets,
 # torch, transformers) inside the functions that run a command, so `gbhub --help` stays fast.
-COMMAND_MODULES = (data, audit, cards, train)
+COMMAND_MODULES = (data, audit, cards, train, create)
 
 
 def build_parser() -> argparse.ArgumentParser:

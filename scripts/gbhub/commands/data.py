@@ -31,6 +31,8 @@ def register(subparsers) -> None:
     )
     p.add_argument("--out", required=True, help="Hub-layout output folder (other configs are kept)")
     add_build_options(p, "build")
+    p.add_argument("--spec", metavar="FILE",
+                   help="rebuild a benchmark made by `gbhub create` from its specs/NAME.yaml (inputs next to it)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=cmd_build)
 
@@ -144,6 +146,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     from gbhub.builders.build import build_benchmark
     from gbhub.hub_cards.dataset_card import write_dataset_card
 
+    if args.spec:  # a user-made benchmark (`gbhub create`): its own path
+        from gbhub.commands.create import cmd_build_spec
+
+        return cmd_build_spec(args)
     names = selected_names(args)
     references = parse_reference_args(args.reference)
     built = 0
