@@ -434,12 +434,17 @@ def describe(spec: RegionSpec, assembly: str, counts, report, split_record, give
             matched += f" and soft-masked repeat fraction within ±{report['tolerance']['repeat']:g}"
         elif report["soft_masked_reference"] is False:
             matched += " (the reference is not soft-masked, so repeats are not matched)"
+        widened = sum(report["widened"].values())
+        if widened:
+            matched += (f"; {widened:,} of them ({widened / max(report['negatives'], 1):.1%}) come from neighbouring "
+                        f"bins, within GC ±{report['achieved_tolerance']['gc']:g}, where the background had too few "
+                        "windows in the positive's own bin")
         parts.append(
             f"**Negatives** (`{NEGATIVE_CLASS}`): {report['negatives']:,} background windows, {options.ratio} per "
             f"positive, drawn from {where}, never within {options.margin:,} bp of a positive"
             f"{', nor in ' + excluded if excluded else ''}, "
             f"{'with no N' if not options.max_n_fraction else f'with at most {options.max_n_fraction:.1%} N'}; matched "
-            f"to the positives on exact length and {matched} (same bin). Q-Q of positives vs negatives, all splits "
+            f"to the positives on exact length and {matched}. Q-Q of positives vs negatives, all splits "
             "(rows: quantiles; last row: the Kolmogorov-Smirnov statistic):\n\n" + qq_table(report))
     if split_record["method"] == "chromosome":
         parts.append(f"**Splits**: whole contigs held out, so no contig and no overlapping pair of regions is in "

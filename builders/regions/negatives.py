@@ -34,6 +34,7 @@ QUANTILES = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 _WIDEN = (1.0, 2.5, 6.0, 15.0, 1e9)  # guide GC window, in tolerances, per round a cell stays short
 _BATCH_BASES = 1 << 25  # bases fetched per composition batch
 _ROUND_DRAWS = 1 << 22  # candidate windows per round at most
+MAX_WIDENING = 3  # bins each way a cell short of background windows may take negatives from
 _GC = np.zeros(256, dtype=np.int32)
 _GC[np.frombuffer(b"GCSgcs", dtype=np.uint8)] = 1
 _NOT_ACGT = np.ones(256, dtype=np.int32)
@@ -57,7 +58,8 @@ class NegativeOptions:
         max_n_fraction: most N (any non-ACGT base) a negative may hold.
         background: `positive-contigs` (only contigs holding positives of the same split, so no contig is
             negative-only) or `genome` (every contig of the split).
-        max_draws: candidate windows drawn per negative needed at most, before giving up.
+        max_draws: candidate windows drawn per negative needed, at most, before a cell is widened to its
+            neighbouring bins (up to `MAX_WIDENING` bins each way; then sampling gives up).
     """
 
     ratio: int = 1
@@ -66,7 +68,7 @@ class NegativeOptions:
     repeat_tolerance: float | None = 0.1
     max_n_fraction: float = 0.0
     background: str = "positive-contigs"
-    max_draws: int = 20_000
+    max_draws: int = 2_000
 
     def bins(self) -> tuple[int, int]:
         """`(GC bins, repeat bins)` per unit: bins are `1/bins` wide."""
@@ -213,11 +215,13 @@ class Positives:
 
 @dataclass
 class Negatives:
-    """Drawn negatives: `flat`, `length`, `pool` per row, in genome order, and the match report."""
+    """Drawn negatives: `flat`, `length`, `pool` and `widening` (0: same cell as its positive; w: within w bins
+    each way) per row, in genome order, and the match report."""
 
     flat: np.ndarray
     length: np.ndarray
     pool: np.ndarray
+    widening: np.ndarray
     report: dict
 
 
@@ -288,18 +292,22 @@ def sample_negatives(
                 f"{margin} bp, exclusions and N runs; lower --margin or pass fewer exclusions")
 
     # draw in rounds
-    cells["short"] = 0  # rounds the cell has stayed short
+    cells["short"] = 0  # rounds the cell has stayed short at its widening
+    cells["level"] = 0  # widening: bins each way the cell also takes negatives from
     cells["drawn"] = 0
     cells["max_draws"] = cells["need"] * options.max_draws
-    accepted: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    keys = ["pool", "length", "gbin", "rbin"]
+    accepted: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     acc_s, acc_e = np.zeros(0, np.int64), np.zeros(0, np.int64)
     total_draws, rounds = 0, 0
     bar = tqdm(total=int(cells["need"].sum()), desc="matched negatives", unit="region", disable=not progress)
     while (cells["need"] > 0).any():
+        exhausted = (cells["need"] > 0) & (cells["drawn"] >= cells["max_draws"])
+        if (exhausted & (cells["level"] >= MAX_WIDENING)).any():
+            _give_up(cells[exhausted & (cells["level"] >= MAX_WIDENING)], pool_names, gc_bins, options, match_repeats)
+        cells.loc[exhausted, "level"] += 1
+        cells.loc[exhausted, ["drawn", "short"]] = 0
         open_cells = cells[cells["need"] > 0]
-        exhausted = open_cells[open_cells["drawn"] >= open_cells["max_draws"]]
-        if len(exhausted):
-            _give_up(exhausted, pool_names, gc_bins, options, match_repeats)
         rounds += 1
         draws = np.minimum((open_cells["need"] * 3 * 3 ** open_cells["short"].clip(upper=8)).to_numpy(np.int64),
                            (open_cells["max_draws"] - open_cells["drawn"]).to_numpy(np.int64))
@@ -316,28 +324,42 @@ def sample_negatives(
             cand_cells = _cells(pool, length, cgc, crep, gc_bins, rep_bins)
             flat, length, pool, cand_cells = flat[ok], length[ok], pool[ok], cand_cells[ok].reset_index(drop=True)
             chosen = _choose(cand_cells, cells, flat, length, acc_s, acc_e)
+            target = cand_cells.iloc[chosen][keys].reset_index(drop=True)
+            level = np.zeros(len(chosen), dtype=np.int64)
             if len(chosen):
-                keys = cand_cells.iloc[chosen]
-                got = keys.groupby(["pool", "length", "gbin", "rbin"]).size()
-                index = cells.set_index(["pool", "length", "gbin", "rbin"]).index
-                take = got.reindex(index, fill_value=0).to_numpy()
-                cells["need"] -= take
-                accepted.append((flat[chosen], length[chosen], pool[chosen]))
                 acc_s, acc_e = merge(np.concatenate([acc_s, flat[chosen]]),
                                      np.concatenate([acc_e, flat[chosen] + length[chosen]]))
+            index = cells.set_index(keys).index
+            taken = target.groupby(keys).size().reindex(index, fill_value=0).to_numpy()
+            wide = cells[(cells["need"] - taken > 0) & (cells["level"] > 0)]
+            if len(wide):  # widened cells take what is left within their widening, exact ones first
+                extra, extra_target, extra_level = _widened(wide, cells["need"].to_numpy() - taken, cand_cells,
+                                                            chosen, flat, length, acc_s, acc_e)
+                if len(extra):
+                    chosen = np.concatenate([chosen, extra])
+                    target = pd.concat([target, extra_target], ignore_index=True)
+                    level = np.concatenate([level, extra_level])
+                    acc_s, acc_e = merge(np.concatenate([acc_s, flat[extra]]),
+                                         np.concatenate([acc_e, flat[extra] + length[extra]]))
+            if len(chosen):
+                take = target.groupby(keys).size().reindex(index, fill_value=0).to_numpy()
+                cells["need"] -= take
+                accepted.append((flat[chosen], length[chosen], pool[chosen], level))
                 bar.update(int(take.sum()))
         cells.loc[cells["need"] > 0, "short"] += 1
     bar.close()
     neg_flat = np.concatenate([a[0] for a in accepted]) if accepted else np.zeros(0, np.int64)
     neg_len = np.concatenate([a[1] for a in accepted]) if accepted else np.zeros(0, np.int64)
     neg_pool = np.concatenate([a[2] for a in accepted]) if accepted else np.zeros(0, np.int64)
+    neg_level = np.concatenate([a[3] for a in accepted]) if accepted else np.zeros(0, np.int64)
     order = np.lexsort((neg_len, neg_flat))
-    neg_flat, neg_len, neg_pool = neg_flat[order], neg_len[order], neg_pool[order]
+    neg_flat, neg_len, neg_pool, neg_level = neg_flat[order], neg_len[order], neg_pool[order], neg_level[order]
     ngc, nbad = composition(genome, layout, neg_flat, neg_len)
     nrep = covered(*soft_mask, neg_flat, neg_flat + neg_len) if soft_mask is not None else None
     report = _report(options, match_repeats, soft_mask is not None, gc_bins, rep_bins, lengths, gc, rep, bad,
-                     neg_len, ngc, nrep, nbad, positives.pool, neg_pool, pool_names, domains, total_draws, rounds)
-    return Negatives(neg_flat, neg_len, neg_pool, report)
+                     neg_len, ngc, nrep, nbad, positives.pool, neg_pool, pool_names, domains, total_draws, rounds,
+                     neg_level)
+    return Negatives(neg_flat, neg_len, neg_pool, neg_level, report)
 
 
 def _cells(pool, length, gc, rep, gc_bins, rep_bins) -> pd.DataFrame:
@@ -353,15 +375,15 @@ def _cells(pool, length, gc, rep, gc_bins, rep_bins) -> pd.DataFrame:
 def _draw(rng, open_cells: pd.DataFrame, draws: np.ndarray, tiles, domains, gc_bins):
     """Candidate windows for each short cell: positions in tiles of nearby GC, kept when inside the domain."""
     flats, lengths, pools = [], [], []
-    for (pool, length, gbin, short), n in zip(open_cells[["pool", "length", "gbin", "short"]].itertuples(index=False),
-                                              draws):
+    columns = ["pool", "length", "gbin", "short", "level"]
+    for (pool, length, gbin, short, level), n in zip(open_cells[columns].itertuples(index=False), draws):
         if n <= 0:
             continue
         t_start, t_gc = tiles[pool]
         dom_s, dom_e = domains[pool]
         if len(t_start) == 0 or len(dom_s) == 0:
             continue
-        width = _WIDEN[min(int(short), len(_WIDEN) - 1)] / gc_bins
+        width = max(_WIDEN[min(int(short), len(_WIDEN) - 1)], level + 1) / gc_bins
         lo = np.searchsorted(t_gc, gbin / gc_bins - width, side="left")
         hi = np.searchsorted(t_gc, (gbin + 1) / gc_bins + width, side="right")
         if hi <= lo:
@@ -398,13 +420,47 @@ def _choose(cand_cells: pd.DataFrame, cells: pd.DataFrame, flat, length, acc_s, 
     return np.sort(wanted[order[clear]])
 
 
+def _widened(wide: pd.DataFrame, need: np.ndarray, cand_cells: pd.DataFrame, chosen: np.ndarray, flat, length,
+             acc_s, acc_e):
+    """Candidates for cells widened to `level` bins each way: `(indices, target cells, widening)`."""
+    free = np.ones(len(cand_cells), dtype=bool)
+    free[chosen] = False
+    c_pool, c_len = cand_cells["pool"].to_numpy(), cand_cells["length"].to_numpy()
+    c_g, c_r = cand_cells["gbin"].to_numpy(), cand_cells["rbin"].to_numpy()
+    picks, targets, levels = [], [], []
+    for i, row in zip(wide.index, wide.itertuples(index=False)):
+        distance = np.maximum(np.abs(c_g - row.gbin), np.abs(c_r - row.rbin))
+        fit = np.flatnonzero(free & (c_pool == row.pool) & (c_len == row.length) & (distance <= row.level))
+        fit = fit[np.argsort(distance[fit], kind="stable")][: int(need[i])]  # nearest bins first
+        free[fit] = False
+        picks.append(fit)
+        targets += [(row.pool, row.length, row.gbin, row.rbin)] * len(fit)
+        levels.append(distance[fit])
+    picks = np.concatenate(picks) if picks else np.zeros(0, np.int64)
+    levels = np.concatenate(levels) if levels else np.zeros(0, np.int64)
+    if not len(picks):
+        return picks, pd.DataFrame(columns=["pool", "length", "gbin", "rbin"]), levels
+    s, e = flat[picks], flat[picks] + length[picks]
+    order = np.argsort(s, kind="stable")
+    reach = np.maximum.accumulate(e[order])
+    clear = np.ones(len(order), dtype=bool)
+    clear[1:] = s[order][1:] >= reach[:-1]
+    if len(acc_s):
+        j = np.searchsorted(acc_s, e[order], side="left") - 1
+        clear &= ~((j >= 0) & (acc_e[np.maximum(j, 0)] > s[order]))
+    keep = np.sort(order[clear])
+    target = pd.DataFrame(targets, columns=["pool", "length", "gbin", "rbin"]).iloc[keep].reset_index(drop=True)
+    return picks[keep], target.astype(np.int64), levels[keep]
+
+
 def _give_up(exhausted: pd.DataFrame, pool_names, gc_bins, options: NegativeOptions, match_repeats: bool):
     short = int(exhausted["need"].sum())
     first = exhausted.iloc[0]
     gc_lo, gc_hi = first["gbin"] / gc_bins, (first["gbin"] + 1) / gc_bins
     repeats = " and repeat fraction" if match_repeats else ""
     raise NegativeSamplingError(
-        f"{short:,} negative(s) could not be matched after {options.max_draws:,} draws each, e.g. "
+        f"{short:,} negative(s) could not be matched after {options.max_draws:,} draws each at up to "
+        f"{MAX_WIDENING} bins from their positives' cell, e.g. "
         f"{int(first['length'])} bp with GC {gc_lo:.2f}-{gc_hi:.2f}{repeats} in {pool_names[int(first['pool'])]}: "
         f"the background has too few such windows; pass a wider --gc-tolerance"
         f"{' or --repeat-tolerance' if match_repeats else ''}, a lower --negative-ratio, or drop these regions")
@@ -425,7 +481,8 @@ def _ks(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _report(options, match_repeats, soft_masked, gc_bins, rep_bins, pos_len, pos_gc, pos_rep, pos_bad,
-            neg_len, neg_gc, neg_rep, neg_bad, pos_pool, neg_pool, pool_names, domains, draws, rounds) -> dict:
+            neg_len, neg_gc, neg_rep, neg_bad, pos_pool, neg_pool, pool_names, domains, draws, rounds,
+            widening) -> dict:
     """The achieved match: quantiles (a Q-Q table) of length, GC and repeat fraction per class and pool."""
 
     def features(length, gc, rep, bad):
@@ -460,6 +517,11 @@ def _report(options, match_repeats, soft_masked, gc_bins, rep_bins, pos_len, pos
         "matched_on": ["length", "gc"] + (["repeat"] if match_repeats else []),
         "tolerance": {"length": 0, "gc": round(1 / gc_bins, 6), "repeat": round(1 / rep_bins, 6) if match_repeats
                       else None},
+        # negatives taken from neighbouring bins where the background had too few windows in the positives' one
+        "widened": {str(w): int((widening == w).sum()) for w in range(1, MAX_WIDENING + 1) if (widening == w).any()},
+        "achieved_tolerance": {"length": 0, "gc": round((int(widening.max(initial=0)) + 1) / gc_bins, 6),
+                               "repeat": round((int(widening.max(initial=0)) + 1) / rep_bins, 6) if match_repeats
+                               else None},
         "quantiles": list(QUANTILES),
         "all": compare(np.ones(len(pos_len), bool), np.ones(len(neg_len), bool)),
         "by_pool": {pool_names[p]: compare(pos_pool == p, neg_pool == p) for p in sorted(domains)},
