@@ -275,19 +275,30 @@ def _scan_block(bases: np.ndarray, pos: int, block: int, k: int, w: int, index: 
     if usable <= 0:
         return None
     m = -(-min(block, usable) // w)  # stride positions in this block
-    enc = _ENC[bases]
-    view = as_strided(enc, shape=(m, k), strides=(w, 1), writeable=False)
-    code = np.zeros(m, dtype=np.uint64)
-    two = np.uint64(2)
-    for t in range(k):
-        code = (code << two) | view[:, t]
     at = np.arange(m, dtype=np.int64) * w
-    invalid = np.flatnonzero(enc == 4)  # N and other codes: no k-mer holding one is looked up
-    if len(invalid):
-        following = np.append(invalid, np.iinfo(np.int64).max)[np.searchsorted(invalid, at)]
-        ok = following >= at + k
+    if k == 32 and w == 16:  # the usual case: 16-base words packed 4 bases a byte, read as big-endian uint32
+        enc = np.full((m + 1) * 16, 4, dtype=np.uint8)
+        n = min(len(bases), len(enc))
+        enc[:n] = _ENC[bases[:n]]
+        quads = (enc & 3).reshape(-1, 4)
+        packed = (quads[:, 0] << 6) | (quads[:, 1] << 4) | (quads[:, 2] << 2) | quads[:, 3]
+        words = packed.view(">u4").astype(np.uint64)
+        code = (words[:m] << np.uint64(32)) | words[1: m + 1]
+        bad = (enc == 4).reshape(-1, 16).any(axis=1)  # N and other codes: no k-mer holding one is looked up
+        ok = ~(bad[:m] | bad[1: m + 1])
     else:
-        ok = np.ones(m, dtype=bool)
+        enc = _ENC[bases]
+        view = as_strided(enc, shape=(m, k), strides=(w, 1), writeable=False)
+        code = np.zeros(m, dtype=np.uint64)
+        two = np.uint64(2)
+        for t in range(k):
+            code = (code << two) | view[:, t]
+        invalid = np.flatnonzero(enc == 4)
+        if len(invalid):
+            following = np.append(invalid, np.iinfo(np.int64).max)[np.searchsorted(invalid, at)]
+            ok = following >= at + k
+        else:
+            ok = np.ones(m, dtype=bool)
     h = (code * _MULT) >> index.filter_shift
     ok &= ((index.bits[(h >> np.uint64(3)).astype(np.int64)] >> (h & np.uint64(7)).astype(np.uint8)) & 1).astype(bool)
     sel = np.flatnonzero(ok)
