@@ -102,6 +102,10 @@ def test_spec_card_audit_and_provenance_are_written(made):
     assert "| Quantile | GC pos. | GC neg. | repeat pos. | repeat neg. |" in card
     assert "whole contigs held out" in card and "gbhub build --spec specs/motif.yaml" in card
     assert "has not been audited" not in card
+    from gbhub.hub_cards.publish import local_files
+
+    uploaded = local_files(hub)
+    assert {"specs/motif.yaml", "specs/motif/positive.bed.gz", "motif/test-00000-of-00001.parquet"} <= set(uploaded)
 
 
 def test_the_spec_rebuilds_the_folder_byte_for_byte(made):

@@ -121,6 +121,11 @@ def test_every_input_kind_through_the_command(planted, tmp_path, capsys):
         assert got["id"].tolist() == [f"q{i}" for i in range(60)]
         assert list(zip(got["region"].astype(str), got["start"], got["end"], got["strand"])) == expected
     assert "located 60 sequences" in capsys.readouterr().out
+    hits = tmp_path / "hits.csv"
+    assert main(["locate", str(fa), "--reference", f"test={fasta}", "--out", str(tmp_path / "o.parquet"),
+                 "--all-hits", str(hits), "--no-progress", "--cache-dir", str(root / "cache")]) == 0
+    assert pd.read_parquet(tmp_path / "o.parquet")["status"].eq("unique").all()
+    assert pd.read_csv(hits)[["id", "start"]].values.tolist()[:2] == [["q0", expected[0][1]], ["q1", expected[1][1]]]
 
 
 def test_bad_inputs_are_one_line_errors(planted, tmp_path, capsys):

@@ -138,10 +138,7 @@ def test_negatives_avoid_positives_exclusions_and_n_and_match_each_cell(genome):
     assert report["all"]["repeat"]["max_quantile_difference"] <= report["achieved_tolerance"]["repeat"]
     assert report["all"]["gc"]["ks"] < 0.05 and report["all"]["repeat"]["ks"] < 0.05
     assert report["matched_on"] == ["length", "gc", "repeat"]
-    # seeded: the same negatives again, other ones with another seed
-    again = sample_negatives(genome, positives, {0: np.arange(3)}, (np.concatenate([excluded[0], n_s]),
-                             np.concatenate([excluded[1], n_e])), options, seed=5, soft_mask=mask, progress=False)
-    assert (again.flat == drawn.flat).all()
+    # (seeded: the spec rebuild of test_create proves the same inputs and seed give the same bytes)
 
 
 def test_impossible_matches_say_what_to_relax(genome):

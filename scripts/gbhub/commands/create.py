@@ -223,11 +223,14 @@ def cmd_locate(args: argparse.Namespace) -> int:
         frame.insert(0, "id", ids)
         frame.to_csv(sys.stdout, sep="\t", index=False)
     if args.all_hits:
+        from gbhub.builders.hub_layout import atomic_path
+
         hits = result.hits.assign(id=ids[result.hits["query"].to_numpy()])
         path = Path(args.all_hits)
-        if path.name.lower().endswith(".parquet"):
-            hits.to_parquet(path, index=False)
-        else:
-            hits.to_csv(path, index=False, sep="\t" if path.name.lower().endswith((".tsv", ".txt")) else ",")
+        with atomic_path(path) as tmp:
+            if path.name.lower().endswith(".parquet"):
+                hits.to_parquet(tmp, index=False)
+            else:
+                hits.to_csv(tmp, index=False, sep="\t" if path.name.lower().endswith((".tsv", ".txt")) else ",")
         print(f"all hits -> {path}")
     return 0
