@@ -28,15 +28,17 @@ from numpy.lib.stride_tricks import as_strided
 from tqdm.auto import tqdm
 
 from gbhub.builders.errors import GBHubError
-from gbhub.builders.genome import COMPLEMENT_LUT, Genome, iter_fasta
+from gbhub.builders.genome import COMPLEMENT_LUT, Genome, iter_fasta, n_runs
 
 STATUSES = ("unique", "ambiguous", "unmapped", "unsearchable")
 MAX_K, MAX_STRIDE, MIN_K = 32, 16, 12
 _BLOCK = 1 << 24  # genome bases per scanned block (a multiple of every stride <= 16)
 _VERIFY_BATCH = 1 << 21  # candidate positions verified at once
+# 2-bit codes: bits 1-2 of the ASCII letter, `(byte >> 1) & 3`: A 0, C 1, T 2, G 3 (complement: code ^ 2).
+# The genome scan computes them with two integer operations per 4 bases; anything else is 4 here.
 _ENC = np.full(256, 4, dtype=np.uint8)
-for _i, _b in enumerate(b"ACGT"):
-    _ENC[_b] = _i
+for _b in b"ACGT":
+    _ENC[_b] = (_b >> 1) & 3
 _UPPER = np.arange(256, dtype=np.uint8)
 _UPPER[97:123] -= 32
 _MULT = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing of k-mer codes into the bit filter
@@ -120,7 +122,7 @@ def _anchors(enc: np.ndarray, starts: np.ndarray, lengths: np.ndarray, run_len, 
     candidates and the longest N-free run (distinct dinucleotides, so that poly-A and short tandem repeats,
     whose k-mers occur all over a genome, are avoided when the query has anything better)."""
     out = np.zeros(len(lengths), dtype=np.int64)
-    bad = np.concatenate([[0], np.cumsum(enc == 4, dtype=np.int64)])
+    bad = np.flatnonzero(enc == 4)  # positions of N (rare): counted in a window by two binary searches
     fractions = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
     step = np.arange(window - 1)
     for lo in range(0, len(lengths), 8192):
@@ -129,7 +131,7 @@ def _anchors(enc: np.ndarray, starts: np.ndarray, lengths: np.ndarray, run_len, 
         cand = np.concatenate([np.floor(room[:, None] * fractions).astype(np.int64), run_start[lo:hi, None]], axis=1)
         cand = np.minimum(cand, room[:, None])
         absolute = starts[lo:hi, None] + cand
-        clean = (bad[absolute + window] - bad[absolute]) == 0
+        clean = np.searchsorted(bad, absolute + window) == np.searchsorted(bad, absolute)
         pos = absolute[..., None] + step
         pairs = np.minimum(enc[pos] * 4 + enc[pos + 1], 15).astype(np.uint16)
         varied = _POPCOUNT16[np.bitwise_or.reduce(np.left_shift(np.uint16(1), pairs), axis=2)]
@@ -139,21 +141,35 @@ def _anchors(enc: np.ndarray, starts: np.ndarray, lengths: np.ndarray, run_len, 
 
 
 def _kmer_codes(windows: np.ndarray, k: int, w: int) -> np.ndarray:
-    """`(n, w)` uint64 codes of the k-mers at offsets `0..w-1` of `(n, k + w - 1)` base codes (0-3)."""
+    """`(n, w)` uint64 codes of the k-mers at offsets `0..w-1` of `(n, k + w - 1)` base codes (0-3).
+
+    Base `t` of a k-mer sits at bits `2t` (little-endian), as in the packed words of the genome scan.
+    """
     code = np.zeros((windows.shape[0], w), dtype=np.uint64)
     for t in range(k):
-        code = (code << np.uint64(2)) | windows[:, t: t + w].astype(np.uint64)
+        code |= windows[:, t: t + w].astype(np.uint64) << np.uint64(2 * t)
     return code
 
 
 @dataclass
 class _QueryIndex:
+    """Sorted k-mer codes of the queries' anchors; key `i` is slot `slot[i]` of the `(query, strand, offset)`
+    grid, `(n, 2, w)` flattened."""
+
     keys: np.ndarray  # sorted uint64 k-mer codes
-    query: np.ndarray  # query row of each key
-    minus: np.ndarray  # key taken from the reverse complement
-    shift: np.ndarray  # p = q - shift: query start for a genome k-mer at q
+    slot: np.ndarray  # position of each key in the (n, 2, w) grid
+    rows: np.ndarray  # query row of each grid row
+    w: int
+    oriented_anchor: np.ndarray  # (n, 2) anchor start in the query read on + and on -
     bits: np.ndarray  # the bit filter
     filter_shift: np.uint64
+
+    def payload(self, key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`(query row, minus, shift)` of keys: a genome k-mer at q puts the query's start at q - shift."""
+        slot = self.slot[key].astype(np.int64)
+        grid, offset = np.divmod(slot, self.w)
+        row, strand = np.divmod(grid, 2)
+        return self.rows[row], strand.astype(bool), offset + self.oriented_anchor[row, strand]
 
 
 def _index(seqs: pa.Array, k: int, w: int, searchable: np.ndarray, run_len, run_start) -> _QueryIndex:
@@ -165,22 +181,18 @@ def _index(seqs: pa.Array, k: int, w: int, searchable: np.ndarray, run_len, run_
     anchor = _anchors(enc, offsets[rows], lengths[rows], run_len[rows], run_start[rows], window)
     starts = offsets[rows] + anchor
     forward = enc[starts[:, None] + np.arange(window)]
-    reverse = (3 - forward)[:, ::-1]  # complement of A C G T is 3 - code
+    reverse = (forward ^ 2)[:, ::-1]  # complement: A 0 <-> T 2, C 1 <-> G 3
     codes = np.concatenate([_kmer_codes(forward, k, w), _kmer_codes(reverse, k, w)], axis=1).ravel()
-    n = len(rows)
-    query = np.repeat(rows, 2 * w)
-    minus = np.tile(np.repeat([False, True], w), n)
-    offset_in_window = np.tile(np.arange(w), 2 * n)
-    anchor_in_oriented = np.repeat(np.stack([anchor, lengths[rows] - anchor - window], axis=1), w, axis=1).ravel()
-    shift = offset_in_window + anchor_in_oriented
+    oriented_anchor = np.stack([anchor, lengths[rows] - anchor - window], axis=1)  # (n, 2): + and - strand
     order = np.argsort(codes, kind="stable")
     bits_log2 = int(min(32, max(20, np.ceil(np.log2(max(len(codes), 1))) + 4)))
     filter_shift = np.uint64(64 - bits_log2)
     bits = np.zeros(1 << (bits_log2 - 3), dtype=np.uint8)
     h = (codes * _MULT) >> filter_shift
     np.bitwise_or.at(bits, (h >> np.uint64(3)).astype(np.int64), (np.uint8(1) << (h & np.uint64(7)).astype(np.uint8)))
-    return _QueryIndex(codes[order], query[order], minus[order], shift[order].astype(np.int64), bits, filter_shift)
-
+    del h
+    return _QueryIndex(codes[order], order.astype(np.int32 if len(order) < 2**31 else np.int64), rows, w,
+                       oriented_anchor, bits, filter_shift)
 
 def locate_sequences(genome: Genome, sequences, *, progress: bool = True) -> LocateResult:
     """Map each sequence exactly (both strands) onto a prepared reference.
@@ -215,10 +227,13 @@ def locate_sequences(genome: Genome, sequences, *, progress: bool = True) -> Loc
         pending_size = 0
         total = sum(c.length for c in genome.contigs.values())
         bar = tqdm(total=total, desc="locating", unit="bp", unit_scale=True, disable=not progress)
+        run_s, run_e = n_runs(genome, progress=progress)
         for contig_id, contig in enumerate(genome.contigs.values()):
             block = _BLOCK - _BLOCK % w
+            inside = slice(np.searchsorted(run_s, contig.offset), np.searchsorted(run_s, contig.offset + contig.length))
+            runs = (run_s[inside] - contig.offset, run_e[inside] - contig.offset)
             for pos, bases in genome.iter_chunks(contig, block, overlap=k - 1):
-                found = _scan_block(bases, pos, block, k, w, index)
+                found = _scan_block(bases, pos, block, k, w, index, runs)
                 if found is not None:
                     pending.append((contig_id, *found))
                     pending_size += len(found[0])
@@ -269,36 +284,43 @@ def locate_sequences(genome: Genome, sequences, *, progress: bool = True) -> Loc
     return LocateResult(table, all_hits, params)
 
 
-def _scan_block(bases: np.ndarray, pos: int, block: int, k: int, w: int, index: _QueryIndex):
-    """Candidate `(query start, query row, minus)` of one genome block (positions `pos..pos+block` step `w`)."""
+def _scan_block(bases: np.ndarray, pos: int, block: int, k: int, w: int, index: _QueryIndex,
+                runs: tuple[np.ndarray, np.ndarray]):
+    """Candidate `(query start, query row, minus)` of one genome block (positions `pos..pos+block` step `w`).
+
+    `runs`: the contig's runs of non-ACGT bases (contig positions, sorted): no k-mer touching one is looked up.
+    """
     usable = len(bases) - k + 1
     if usable <= 0:
         return None
     m = -(-min(block, usable) // w)  # stride positions in this block
     at = np.arange(m, dtype=np.int64) * w
-    if k == 32 and w == 16:  # the usual case: 16-base words packed 4 bases a byte, read as big-endian uint32
-        enc = np.full((m + 1) * 16, 4, dtype=np.uint8)
-        n = min(len(bases), len(enc))
-        enc[:n] = _ENC[bases[:n]]
-        quads = (enc & 3).reshape(-1, 4)
-        packed = (quads[:, 0] << 6) | (quads[:, 1] << 4) | (quads[:, 2] << 2) | quads[:, 3]
-        words = packed.view(">u4").astype(np.uint64)
-        code = (words[:m] << np.uint64(32)) | words[1: m + 1]
-        bad = (enc == 4).reshape(-1, 16).any(axis=1)  # N and other codes: no k-mer holding one is looked up
-        ok = ~(bad[:m] | bad[1: m + 1])
+    if k == 32 and w == 16:  # the usual case: 16-base words, 4 bases a byte, straight from the ASCII bytes
+        size = (m + 1) * 16
+        if len(bases) >= size:
+            padded = bases[:size]
+        else:
+            padded = np.zeros(size, dtype=np.uint8)
+            padded[: len(bases)] = bases
+        codes = (padded.view("<u4") >> np.uint32(1)) & np.uint32(0x03030303)  # each byte: its base's 2-bit code
+        # gather the four 2-bit codes into the top byte (base t at bits 2t of it): the shifted copies land in
+        # disjoint bit fields, so the product has no carries into bits 24-31
+        packed = (codes * np.uint32(0x01041040)) >> np.uint32(24)
+        words = packed.astype(np.uint8).view("<u4").astype(np.uint64)
+        code = words[:m] | (words[1: m + 1] << np.uint64(32))
     else:
-        enc = _ENC[bases]
+        enc = _ENC[bases] & 3
         view = as_strided(enc, shape=(m, k), strides=(w, 1), writeable=False)
         code = np.zeros(m, dtype=np.uint64)
-        two = np.uint64(2)
         for t in range(k):
-            code = (code << two) | view[:, t]
-        invalid = np.flatnonzero(enc == 4)
-        if len(invalid):
-            following = np.append(invalid, np.iinfo(np.int64).max)[np.searchsorted(invalid, at)]
-            ok = following >= at + k
-        else:
-            ok = np.ones(m, dtype=bool)
+            code |= view[:, t].astype(np.uint64) << np.uint64(2 * t)
+    ok = np.ones(m, dtype=bool)
+    run_s, run_e = runs
+    lo, hi = np.searchsorted(run_e, pos, side="right"), np.searchsorted(run_s, pos + len(bases), side="left")
+    if hi > lo:  # N runs in this block: drop the k-mers that touch one
+        starts = pos + at
+        j = np.searchsorted(run_s[lo:hi], starts + k, side="left") - 1
+        ok = ~((j >= 0) & (run_e[lo:hi][np.maximum(j, 0)] > starts))
     h = (code * _MULT) >> index.filter_shift
     ok &= ((index.bits[(h >> np.uint64(3)).astype(np.int64)] >> (h & np.uint64(7)).astype(np.uint8)) & 1).astype(bool)
     sel = np.flatnonzero(ok)
@@ -312,7 +334,8 @@ def _scan_block(bases: np.ndarray, pos: int, block: int, k: int, w: int, index: 
         return None
     genome_pos = np.repeat(pos + at[sel], count)
     key = np.repeat(lo - np.cumsum(np.concatenate([[0], count[:-1]])), count) + np.arange(count.sum())
-    return genome_pos - index.shift[key], index.query[key], index.minus[key]
+    query, minus, shift = index.payload(key)
+    return genome_pos - shift, query, minus
 
 
 def _verify(genome: Genome, seqs: pa.Array, lengths: np.ndarray, pending: list[tuple]) -> pd.DataFrame:

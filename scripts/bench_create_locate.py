@@ -244,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--queries", type=int, default=100_000)
     p.add_argument("--contigs", help="comma-separated Ensembl names to keep (default: all of GRCh38)")
     p.add_argument("--skip-upstream", action="store_true")
+    p.add_argument("--skip-create", action="store_true", help="reuse the cache and hub of an earlier run")
     p.add_argument("--upstream-queries", type=int, default=2_000)
     p.add_argument("--upstream-contig", default="21")
     p.add_argument("--seed", type=int, default=7)
@@ -270,12 +271,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.contigs:  # a few contigs cannot hold GRCh38's chromosome hold-out (train would be empty)
         common += ["--split", "random"]
     cache = work / "cache"
-    shutil.rmtree(cache, ignore_errors=True)
-    for phase in ("cold", "warm"):
+    if not args.skip_create:
+        shutil.rmtree(cache, ignore_errors=True)
+    for phase in () if args.skip_create else ("cold", "warm"):
         out = work / f"hub-{phase}"
         shutil.rmtree(out, ignore_errors=True)
         report[f"create_{phase}"] = run_child(work, f"create_{phase}", "gbhub", "create", "bench", *common, "--out",
                                               str(out), "--cache-dir", str(cache))
+    previous = work / "bench_create_locate.json"
+    if args.skip_create and previous.is_file():
+        old = json.loads(previous.read_text())
+        report.update({k: old[k] for k in ("create_cold", "create_warm") if k in old})
     prov = json.loads((work / "hub-warm" / "provenance" / "bench.json").read_text())
     neg = prov["created"]["negatives"]
     report["create_result"] = {"rows": prov["splits"], "match": {k: {m: neg["all"][k][m] for m in

@@ -202,7 +202,7 @@ def cmd_locate(args: argparse.Namespace) -> int:
     from gbhub.builders.locate import locate_sequences, read_queries, write_locations
     from gbhub.builders.regions.create import resolve_named_reference
 
-    if args.no_progress:
+    if args.no_progress and not Path(args.input).is_file():  # a dataset: `datasets` shows bars of its own
         import datasets
 
         datasets.disable_progress_bars()
