@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import datasets
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from gbhub.builders.genome import Genome
 from gbhub.builders.hub_layout import SPLITS, benchmark_features
@@ -27,11 +30,15 @@ class GenomicBenchmarkConfig(datasets.BuilderConfig):
     class_names: tuple[str, ...] = field(default_factory=tuple)
     plan_path: str | None = None
     plan_sha256: str | None = None
-    chunk_rows: int = 250_000
+    chunk_rows: int = 50_000
 
 
 class GenomicBenchmark(datasets.ArrowBasedBuilder):
-    """Resolves a plan of genomic coordinates against prepared references into sequence tables."""
+    """Resolves a plan of genomic coordinates against prepared references into sequence tables.
+
+    A thin `datasets` adapter over `split_chunks` and `generate_tables`, which `gbhub.builders.build`
+    also streams straight into Parquet (no Arrow cache, nothing held in memory).
+    """
 
     BUILDER_CONFIG_CLASS = GenomicBenchmarkConfig
 
@@ -39,54 +46,90 @@ class GenomicBenchmark(datasets.ArrowBasedBuilder):
         return datasets.DatasetInfo(features=benchmark_features(self.config.class_names))
 
     def _split_generators(self, dl_manager):
-        plan = pd.read_parquet(self.config.plan_path, columns=["split"])
-        generators = []
-        for split in SPLITS:
-            rows = np.flatnonzero(plan["split"].to_numpy() == split)
-            chunks = [
-                (int(lo), int(hi))
-                for lo, hi in _ranges(rows, self.config.chunk_rows)
-            ]
-            generators.append(
-                datasets.SplitGenerator(name=split, gen_kwargs={"chunks": chunks, "plan_path": self.config.plan_path})
-            )
-        return generators
+        chunks = split_chunks(self.config.plan_path, self.config.chunk_rows)
+        return [
+            datasets.SplitGenerator(name=split, gen_kwargs={"chunks": chunks[split], "plan_path": self.config.plan_path})
+            for split in SPLITS
+        ]
 
     def _generate_tables(self, chunks: list[tuple[int, int]], plan_path: str):
-        # Workers receive only paths and row ranges; each opens (and closes) what it reads.
-        plan = pd.read_parquet(plan_path)
-        genomes: dict[str, Genome] = {}
-        for lo, hi in chunks:
-            part = plan.iloc[lo:hi]
-            pieces = []
-            for genome_dir, group in part.groupby("genome", sort=False):
-                if genome_dir not in genomes:  # read each index once per worker, not once per chunk
-                    genomes[genome_dir] = Genome(genome_dir)
-                genome = genomes[genome_dir]
-                fetched = genome.fetch(
-                    group["region"].to_numpy(), group["start"].to_numpy(np.int64),
-                    group["end"].to_numpy(np.int64), (group["strand"] == "-").to_numpy(),
-                    table=group["table"].to_numpy(), rows=group["row"].to_numpy(),
-                )
-                pieces.append((part.index.get_indexer(group.index), fetched))
-            if len(pieces) == 1:
-                sequences = pieces[0][1]
-            else:  # classes on different references (e.g. human vs worm): back to plan order
-                order = np.concatenate([positions for positions, _ in pieces])
-                inverse = np.empty(len(order), dtype=np.int64)
-                inverse[order] = np.arange(len(order))
-                sequences = pa.concat_arrays([fetched for _, fetched in pieces]).take(pa.array(inverse))
-            yield f"{lo}", pa.table(
-                {
-                    "id": pa.array(part["id"].to_numpy(), type=pa.string()),
-                    "sequence": sequences,
-                    "label": pa.array(part["label"].to_numpy(), type=pa.int64()),
-                    "region": pa.array(part["region"].to_numpy(), type=pa.string()),
-                    "start": pa.array(part["start"].to_numpy(), type=pa.int64()),
-                    "end": pa.array(part["end"].to_numpy(), type=pa.int64()),
-                    "strand": pa.array(part["strand"].to_numpy(), type=pa.string()),
-                }
-            )
+        yield from generate_tables(chunks, plan_path)
+
+
+def split_chunks(plan_path: str, chunk_rows: int) -> dict[str, list[tuple[int, int]]]:
+    """`{split: [(lo, hi), ...]}`: contiguous plan-row ranges of at most `chunk_rows` rows per split."""
+    plan = pq.read_table(plan_path, columns=["split"]).column("split").to_numpy(zero_copy_only=False)
+    return {split: [(int(lo), int(hi)) for lo, hi in _ranges(np.flatnonzero(plan == split), chunk_rows)]
+            for split in SPLITS}
+
+
+def generate_tables(chunks: list[tuple[int, int]], plan_path: str) -> Iterator[tuple[str, pa.Table]]:
+    """`(key, table)` for each `[lo, hi)` range of plan rows, in order: the published columns.
+
+    Receives only paths and row ranges (workers open, and close, what they read); each reference
+    index is read once per call, not once per chunk.
+    """
+    plan = read_plan_table(plan_path)
+    genomes: dict[str, Genome] = {}
+    for lo, hi in chunks:
+        yield f"{lo}", extract_frame(plan.slice(lo, hi - lo).to_pandas(), genomes)
+
+
+def extract_rows(plan_path: str, lo: int, hi: int) -> pa.Table:
+    """The table of plan rows `[lo, hi)` (what one worker task computes)."""
+    plan = _plan_table(plan_path)
+    return extract_frame(plan.slice(lo, hi - lo).to_pandas(), _worker_genomes)
+
+
+_worker_genomes: dict[str, Genome] = {}
+
+
+def read_plan_table(plan_path: str) -> pa.Table:
+    """A plan file as Arrow, its repetitive text columns dictionary-encoded (a fraction of the memory)."""
+    return pq.read_table(plan_path, read_dictionary=["split", "table", "genome", "strand"], use_threads=False)
+
+
+@functools.lru_cache(maxsize=1)
+def _plan_table(plan_path: str) -> pa.Table:
+    return read_plan_table(plan_path)
+
+
+def extract_frame(part: pd.DataFrame, genomes: dict[str, Genome]) -> pa.Table:
+    """The published table of plan rows `part` (any index), sequences extracted from their references.
+
+    Args:
+        part: plan rows (`gbhub.builders.plan.PLAN_COLUMNS`).
+        genomes: prepared references already opened, by folder (filled as needed: one index read each).
+    """
+    part = part.reset_index(drop=True)
+    pieces = []
+    for genome_dir, group in part.groupby("genome", sort=False, observed=True):
+        if genome_dir not in genomes:  # read each index once per call (or worker), not once per chunk
+            genomes[genome_dir] = Genome(genome_dir)
+        fetched = genomes[genome_dir].fetch(
+            group["region"].to_numpy(object), group["start"].to_numpy(np.int64),
+            group["end"].to_numpy(np.int64), (group["strand"] == "-").to_numpy(bool),
+            table=group["table"].to_numpy(object), rows=group["row"].to_numpy(),
+        )
+        pieces.append((part.index.get_indexer(group.index), fetched))
+    if len(pieces) == 1:
+        sequences = pieces[0][1]
+    else:  # classes on different references (e.g. human vs worm): back to plan order
+        order = np.concatenate([positions for positions, _ in pieces])
+        inverse = np.empty(len(order), dtype=np.int64)
+        inverse[order] = np.arange(len(order))
+        sequences = pa.concat_arrays([fetched for _, fetched in pieces]).take(pa.array(inverse))
+    return pa.table(
+        {
+            "id": pa.array(part["id"].to_numpy(object), type=pa.string()),
+            "sequence": sequences,
+            "label": pa.array(part["label"].to_numpy(), type=pa.int64()),
+            "region": pa.array(part["region"].to_numpy(object), type=pa.string()),
+            "start": pa.array(part["start"].to_numpy(), type=pa.int64()),
+            "end": pa.array(part["end"].to_numpy(), type=pa.int64()),
+            "strand": pa.array(part["strand"].to_numpy(object), type=pa.string()),
+        }
+    )
 
 
 def _ranges(rows: np.ndarray, size: int):

@@ -33,3 +33,10 @@ ENSEMBL_REGULATORY_BUILD = r"""@article{zerbino2015ensembl,
   year    = {2015},
   doi     = {10.1186/s13059-015-0621-5}
 }"""
+
+GENOMIC_BENCHMARKS_HUB = """@software{genomic_benchmarks_hub,
+  title   = {genomic-benchmarks-hub: genomic sequence-classification benchmarks as Hugging Face datasets},
+  author  = {{The genomic-benchmarks-hub authors}},
+  year    = {2026},
+  license = {Apache-2.0}
+}"""  # the project itself (CITATION.cff); cited by configs generated in code, which no paper describes

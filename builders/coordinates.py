@@ -105,6 +105,11 @@ def read_table(path: str | os.PathLike, *, name: str | None = None) -> pd.DataFr
             f"{name} has columns {','.join(map(str, frame.columns))}; expected exactly "
             f"{','.join(COLUMNS)} (missing: {missing or 'none'}, unexpected: {extra or 'none'})"
         )
+    if frame.empty:
+        raise CoordinateTableError(
+            f"{name} has a header but no rows: every class table needs at least one interval; "
+            "fix the table or drop the class"
+        )
     frame["row"] = np.arange(1, len(frame) + 1)
     for column in ("start", "end"):
         frame[column] = _integers(frame[column], column, frame["row"], name)
@@ -117,6 +122,7 @@ def read_table(path: str | os.PathLike, *, name: str | None = None) -> pd.DataFr
     frame["region"] = frame["region"].str.strip()
     _check(frame["region"] == "", frame, name, lambda r: "region is empty")
     frame["id"] = frame["id"].str.strip()
+    _check(frame["id"] == "", frame, name, lambda r: "id is empty: every row needs a unique id")
     duplicated = frame["id"].duplicated(keep="first")
     _check(duplicated, frame, name,
            lambda r: f"id {r.id!r} appears twice in this table: ids must be unique within a class")
@@ -125,8 +131,9 @@ def read_table(path: str | os.PathLike, *, name: str | None = None) -> pd.DataFr
 
 def _integers(column: pd.Series, label: str, rows: pd.Series, name: str) -> pd.Series:
     text = column.str.strip()
-    # at most 18 digits: every such number fits int64 (longer ones would overflow, not parse)
-    bad = ~text.str.fullmatch(r"-?\d{1,18}")
+    # ASCII digits only (`\d` would let full-width and other Unicode digits through), at most 18 of them:
+    # every such number fits int64 (longer ones would overflow, not parse)
+    bad = ~text.str.fullmatch(r"-?[0-9]{1,18}")
     if bad.any():
         i = int(np.argmax(bad.to_numpy()))
         raise CoordinateTableError(

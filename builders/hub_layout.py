@@ -8,25 +8,37 @@ A Hub-layout folder is what `push_to_hub` would write, produced locally (DESIGN.
     audit/<config>.json                        the leakage/shortcut audit (optional)
     images/<config>_<kind>.png                 the card's plots
     specs/<config>.yaml, specs/<config>/       a user-made benchmark's spec and its input files (optional)
+    .gbhub.lock                                while a gbhub process writes the folder (one writer)
+    .gbhub-journal.json                        while a config swap or the card is pending (see `recover`)
 
 Every module that reads or writes such a folder goes through this one; nobody else spells these paths.
+Writing a config: the Parquet is streamed into a hidden staging folder, a journal names the swap, the
+folder is renamed into place with its provenance, and the card is rendered by the command layer's
+callable (`card_transaction`); an interrupted write is completed by the next writer (`recover`), and a
+reader can ask whether the card is current (`check_card`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence
 
-from gbhub.builders.errors import GBHubError
+from gbhub.builders.errors import GBHubError, OutputWriteError, os_error_message
+from gbhub.builders.locks import UNOWNED_GRACE_S, claim, folder_lock, owner_alive, scratch_dir
 
 if TYPE_CHECKING:
     import datasets
+    import pyarrow as pa
+
+logger = logging.getLogger(__name__)
 
 # `datasets` (about 2 s to import) is imported inside the three functions that build tables, so that
 # the constants here stay cheap for `gbhub --help` and the command parsers that read them.
@@ -43,6 +55,8 @@ VALIDATION_FRACTION = 0.1
 ROW_GROUP_ROWS = 5_000
 
 CARD_FILE = "README.md"
+JOURNAL_FILE = ".gbhub-journal.json"
+STAGED_PROVENANCE = ".provenance.json"  # inside a staging folder, moved to provenance/ by the swap
 PROVENANCE_DIR = "provenance"
 AUDIT_DIR = "audit"
 IMAGES_DIR = "images"
@@ -131,12 +145,20 @@ def configs_in(out_dir: str | os.PathLike) -> list[str]:
 # ---------------------------------------------------------------------------------------- atomic writes
 
 
+def _new_file_mode() -> int:
+    """The mode `open()` gives a new file under the current umask (0644 under the usual 022)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, mode: int = 0o644) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, mode: int | None = None) -> Iterator[Path]:
     """Yield a unique temporary path next to `path`; on success rename it onto `path`, else remove it.
 
     A reader (or an interrupted writer) sees the old file or the new one, never half of one. The file
-    gets `mode` (readable by others, like the Parquet next to it), not `mkstemp`'s private 0600.
+    gets `mode`, by default the mode of any new file (like the Parquet next to it: 0644 under the
+    usual umask), not `mkstemp`'s private 0600.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,7 +166,7 @@ def atomic_path(path: str | os.PathLike, mode: int = 0o644) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
-        os.chmod(tmp, mode)
+        os.chmod(tmp, _new_file_mode() if mode is None else mode)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -191,44 +213,333 @@ def read_provenance(out_dir: str | os.PathLike, config: str,
     return prov
 
 
+# ---------------------------------------------------------------------------------------------- Parquet
+
+
+def parquet_writer(path: str | os.PathLike, features: "datasets.Features"):
+    """A `pyarrow.parquet.ParquetWriter` with the settings `datasets.Dataset.to_parquet` uses.
+
+    The schema (with the `huggingface` features metadata), snappy compression with dictionaries, the
+    page index and `datasets`' content-defined chunking (`datasets.config.DEFAULT_CDC_OPTIONS`) are the
+    same, so that `write_parquet` gives the bytes `to_parquet(path, batch_size=ROW_GROUP_ROWS)` would
+    (a test holds them equal). Close it with `close_parquet`.
+    """
+    import pyarrow.parquet as pq
+    from datasets import config as ds_config
+    from datasets.arrow_writer import get_parquet_column_options
+
+    schema = features.arrow_schema
+    return pq.ParquetWriter(
+        str(path), schema=schema, use_content_defined_chunking=ds_config.DEFAULT_CDC_OPTIONS,
+        write_page_index=True, **get_parquet_column_options(features, schema),
+    )
+
+
+def close_parquet(writer) -> None:
+    """Record the chunking settings in the footer (as `datasets` does) and close the writer."""
+    from datasets import config as ds_config
+
+    writer.add_key_value_metadata({"content_defined_chunking": json.dumps(ds_config.DEFAULT_CDC_OPTIONS)})
+    writer.close()
+
+
+def write_parquet(path: str | os.PathLike, features: "datasets.Features", tables: Iterable["pa.Table"],
+                  *, progress=None) -> int:
+    """Stream `tables` (in order) into one Parquet file of `ROW_GROUP_ROWS`-row groups; return the rows.
+
+    Memory stays at one input table plus one row group, whatever the file size. Rows are cast to the
+    schema of `features`. `progress`, when given, is called with the number of rows of each group.
+    """
+    import pyarrow as pa
+
+    schema = features.arrow_schema
+    writer = parquet_writer(path, features)
+    rows = 0
+    pending: list = []
+    buffered = 0
+    try:
+        for table in tables:
+            pending.append(table)
+            buffered += table.num_rows
+            while buffered >= ROW_GROUP_ROWS:
+                joined = pa.concat_tables(pending) if len(pending) > 1 else pending[0]
+                writer.write_table(joined.slice(0, ROW_GROUP_ROWS).combine_chunks().cast(schema))
+                rest = joined.slice(ROW_GROUP_ROWS)
+                pending, buffered = ([rest] if rest.num_rows else []), rest.num_rows
+                rows += ROW_GROUP_ROWS
+                if progress:
+                    progress(ROW_GROUP_ROWS)
+        if buffered:  # the last, shorter group (an empty split gets none, as with `to_parquet`)
+            joined = pa.concat_tables(pending) if len(pending) > 1 else pending[0]
+            writer.write_table(joined.combine_chunks().cast(schema))
+            rows += joined.num_rows
+            if progress:
+                progress(joined.num_rows)
+    finally:
+        close_parquet(writer)
+    return rows
+
+
+def table_slices(table: "pa.Table", size: int = ROW_GROUP_ROWS) -> Iterator["pa.Table"]:
+    """Zero-copy slices of `size` rows of an Arrow table."""
+    for offset in range(0, table.num_rows, size):
+        yield table.slice(offset, size)
+
+
+# --------------------------------------------------------------------------- writing a config: journal
+
+
+def _journal_path(out: Path) -> Path:
+    return out / JOURNAL_FILE
+
+
+def read_journal(out_dir: str | os.PathLike) -> dict:
+    """The folder's journal: `{"swap": {...} | None, "card_stale": [configs]}`, or `{}` when none.
+
+    An unreadable journal (a crash while writing it cannot leave one: it is written atomically; a
+    hand-edited one can) counts as a stale card of unknown configs.
+    """
+    path = _journal_path(Path(out_dir))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError):
+        return {"swap": None, "card_stale": ["?"]}
+    return data if isinstance(data, dict) else {"swap": None, "card_stale": ["?"]}
+
+
+def _write_journal(out: Path, data: dict) -> None:
+    if not data.get("swap") and not data.get("card_stale"):
+        with contextlib.suppress(FileNotFoundError):
+            _journal_path(out).unlink()
+        return
+    try:
+        write_json_atomic(_journal_path(out), data)
+    except OSError as err:
+        raise OutputWriteError(os_error_message(err, _journal_path(out))) from None
+
+
+def _complete_swap(out: Path, swap: dict) -> None:
+    """Carry an interrupted config swap to its end (each step is skipped when already done)."""
+    config, staging, trash = out / swap["config"], out / swap["staging"], out / swap["trash"]
+    if staging.is_dir():
+        if config.exists():
+            os.replace(config, trash)
+        os.replace(staging, config)
+    staged = config / STAGED_PROVENANCE
+    if staged.exists():
+        provenance = provenance_path(out, swap["config"])
+        provenance.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, provenance)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def _undo_swap(out: Path, swap: dict) -> None:
+    """Put the previous config back after a swap failed half-way in this process (best effort)."""
+    config, trash = out / swap["config"], out / swap["trash"]
+    with contextlib.suppress(OSError):
+        if trash.is_dir() and not config.exists():
+            os.replace(trash, config)
+
+
+def _sweep_folder(out: Path) -> None:
+    """Remove what interrupted writers left (the caller holds the folder's lock)."""
+    for path in sorted(out.glob(".*.staging-*")):
+        if path.is_dir() and not owner_alive(path):
+            shutil.rmtree(path, ignore_errors=True)
+            logger.info("removed %s, left by an interrupted build", path)
+    for path in sorted(out.glob(".*.old-*")):
+        shutil.rmtree(path, ignore_errors=True)
+    now = time.time()
+    for folder, locked in ((out, True), (out / PROVENANCE_DIR, True), (out / IMAGES_DIR, True),
+                           (out / AUDIT_DIR, False)):
+        for path in sorted(folder.glob(".*.tmp")):
+            with contextlib.suppress(OSError):  # other writers' temporary files only once surely dead
+                if path.is_file() and (locked or now - path.stat().st_mtime > UNOWNED_GRACE_S):
+                    path.unlink()
+
+
+def recover(out_dir: str | os.PathLike, render: Callable[[Path], object] | None = None, *,
+            force: bool = False) -> list[str]:
+    """Complete what an interrupted writer of `out_dir` left: a config swap, orphaned temporary files.
+
+    The caller holds the folder's lock (`folder_lock`). With `render`, a card left stale (or any card,
+    with `force`) is rendered again and the journal cleared.
+
+    Returns:
+        The configs whose card is still stale (empty when the card is current).
+    """
+    out = Path(out_dir)
+    journal = read_journal(out)
+    try:
+        if journal.get("swap"):
+            _complete_swap(out, journal["swap"])
+            journal["swap"] = None
+            _write_journal(out, journal)
+        _sweep_folder(out)
+    except OSError as err:
+        raise OutputWriteError(os_error_message(err, out)) from None
+    stale = list(journal.get("card_stale") or [])
+    if (stale or force) and render is not None:
+        render(out)
+        _write_journal(out, {"swap": None, "card_stale": []})
+        stale = []
+    return stale
+
+
+def check_card(out_dir: str | os.PathLike) -> None:
+    """Raise `LayoutError` saying how to fix it when the card of `out_dir` is stale or missing.
+
+    Stale: a write was interrupted between the config swap and the card (the journal says so).
+    Missing: configs are present but `README.md` is not.
+    """
+    out = Path(out_dir)
+    journal = read_journal(out)
+    stale = [c for c in journal.get("card_stale") or [] if c != "?"]
+    if journal.get("swap") or journal.get("card_stale"):
+        what = f" (interrupted while writing {', '.join(stale)})" if stale else ""
+        raise LayoutError(f"the dataset card of {out} is out of date{what}: run `gbhub card {out}` to complete it")
+    if not card_path(out).is_file() and configs_in(out):
+        raise LayoutError(f"{out} has configs but no dataset card ({CARD_FILE}): run `gbhub card {out}`")
+
+
+_card_renderers: dict[str, Callable[[Path], object]] = {}  # folders inside `card_transaction` in this process
+
+
+@contextlib.contextmanager
+def card_transaction(out_dir: str | os.PathLike, render: Callable[[Path], object], *,
+                     command: str | None = None, always: bool = False) -> Iterator[Path]:
+    """Write configs of `out_dir` as one transaction whose card `render(out_dir)` draws once at the end.
+
+    Holds the folder's one-writer lock for the block, completes an interrupted earlier write first
+    (`recover`), marks the card stale in the journal whenever a config is swapped in, and on leaving
+    (normally or by an exception, once anything was swapped) renders the card and clears the mark. A
+    process killed inside the block leaves the mark: the next transaction renders the card, and
+    `check_card` tells readers to run `gbhub card DIR`.
+
+    Args:
+        out_dir: the Hub-layout folder.
+        render: draws the card (the command layer's `write_dataset_card`; builders cannot import it).
+        command: what the lock file says this process does.
+        always: render even when nothing was swapped (`gbhub card`).
+    """
+    out = Path(out_dir)
+    with folder_lock(out, command):
+        recover(out)
+        key = str(out.resolve())
+        outer = key in _card_renderers
+        _card_renderers.setdefault(key, render)
+        try:
+            yield out
+        finally:
+            if not outer:
+                del _card_renderers[key]
+                if always or read_journal(out).get("card_stale"):
+                    render(out)
+                    _write_journal(out, {"swap": None, "card_stale": []})
+
+
 # ------------------------------------------------------------------------------------------ config swap
+
+
+def publish_config(
+    out_dir: str | os.PathLike,
+    config: str,
+    fill: Callable[[Path], None],
+    provenance: dict,
+    *,
+    finalize: Callable[[Path], object] | None = None,
+) -> Path:
+    """Add or replace `config` in `out_dir`: `fill(staging)` writes its Parquet, then it is swapped in.
+
+    Under the folder's one-writer lock: a hidden staging folder (`.<config>.staging-<unique>`, owned by
+    this process) is filled, checked (one shard per split), given the provenance, named in the
+    journal, and renamed into place; the previous config is removed after. An interruption leaves the
+    previous config (before the journal) or a swap the next writer completes (after it); never a
+    half-written config.
+
+    The card: with `finalize` (e.g. the command layer's card renderer) it is drawn right after the swap;
+    inside a `card_transaction` it is drawn when the transaction ends; otherwise the caller draws it.
+    In the first two cases the journal marks it stale until drawn.
+
+    Raises:
+        FolderLockedError: another process writes `out_dir`.
+        OutputWriteError: a file cannot be written (names the path: disk full, read-only...).
+    """
+    out = Path(out_dir)
+    with folder_lock(out):
+        recover(out)
+        key = str(out.resolve())
+        tracked = finalize is not None or key in _card_renderers
+        try:
+            with scratch_dir(out, f".{config}.staging-") as staging:
+                fill(staging)
+                _check_staged(staging, config)
+                with atomic_path(staging / STAGED_PROVENANCE) as tmp:
+                    tmp.write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+                claim(staging)
+                swap = {"config": config, "staging": staging.name, "trash": f".{config}.old-{uuid.uuid4().hex[:8]}"}
+                journal = read_journal(out)
+                stale = sorted(set(journal.get("card_stale") or []) | ({config} if tracked else set()))
+                _write_journal(out, {"swap": swap, "card_stale": stale})
+                try:
+                    _complete_swap(out, swap)
+                except OSError:
+                    _undo_swap(out, swap)
+                    _write_journal(out, {"swap": None, "card_stale": journal.get("card_stale") or []})
+                    raise
+                _write_journal(out, {"swap": None, "card_stale": stale})
+        except OSError as err:
+            raise OutputWriteError(os_error_message(err, out / config)) from None
+        if finalize is not None:
+            finalize(out)
+            if key not in _card_renderers:
+                _write_journal(out, {"swap": None, "card_stale": []})
+    return out / config
+
+
+def _check_staged(staging: Path, config: str) -> None:
+    names = sorted(p.name for p in staging.glob("[!.]*.parquet"))
+    expected = sorted(shard_name(split) for split in SPLITS)
+    if names != expected:
+        raise LayoutError(f"{config}: staged {', '.join(names) or 'no Parquet'}, expected {', '.join(expected)}")
+    for extra in staging.iterdir():  # scratch files of the writer (e.g. a split plan) stay behind
+        if extra.name not in expected and extra.name != ".owner":
+            if extra.is_dir():
+                shutil.rmtree(extra)
+            else:
+                extra.unlink()
 
 
 def write_config(
     out_dir: str | os.PathLike,
     config: str,
-    dataset: "datasets.DatasetDict",
+    dataset: "datasets.DatasetDict | Mapping[str, datasets.Dataset]",
     provenance: dict,
+    *,
+    finalize: Callable[[Path], object] | None = None,
 ) -> Path:
-    """Add or replace `config` in the Hub-layout folder `out_dir`, leaving other configs intact.
+    """Add or replace `config` in the Hub-layout folder `out_dir` from in-memory splits, leaving other
+    configs intact (see `publish_config` for the swap, the lock and the card).
 
-    Parquet files are written into a hidden staging folder, which then replaces `out_dir/<config>`
-    by rename; `out_dir/provenance/<config>.json` is replaced after it. An interrupted build leaves
-    the previous config (or none) in place, never a half-written one.
+    Args:
+        out_dir: the folder.
+        config: the config name.
+        dataset: one `datasets.Dataset` per split of `SPLITS` (all with the same features).
+        provenance: the `provenance/<config>.json` record.
+        finalize: called with `out_dir` after the swap (the command layer renders the card).
+
+    Returns:
+        The config folder.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    staging = out / f".{config}.staging-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
-    try:
+    def fill(staging: Path) -> None:
         for split in SPLITS:
-            dataset[split].to_parquet(str(staging / shard_name(split)), batch_size=ROW_GROUP_ROWS)
-        with atomic_path(provenance_path(out, config)) as prov_tmp:
-            prov_tmp.write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-            target = out / config
-            trash = out / f".{config}.old-{uuid.uuid4().hex[:8]}"
-            if target.exists():
-                os.replace(target, trash)
-            try:
-                os.replace(staging, target)
-            except OSError:
-                if trash.exists():  # put the previous config back
-                    os.replace(trash, target)
-                raise
-        shutil.rmtree(trash, ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return out / config
+            part = dataset[split]
+            data = part.with_format("arrow")[:] if part._indices is not None else part.data.table
+            write_parquet(staging / shard_name(split), part.features, table_slices(data))
+
+    return publish_config(out_dir, config, fill, provenance, finalize=finalize)
 
 
 def write_hub_folder(

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from gbhub.builders.assemblies import assembly_size
 from gbhub.builders.download import cache_root, download, sha256_file
-from gbhub.builders.errors import GenomeReferenceError, UnknownBenchmarkError
-from gbhub.builders.genome import Genome, prepare
+from gbhub.builders.errors import GenomeReferenceError, PreparedReferenceError, UnknownBenchmarkError
+from gbhub.builders.genome import Genome, discard, prepare
+from gbhub.builders.locks import sweep_scratch, sweep_temp_files, temp_file
+
+logger = logging.getLogger(__name__)
 
 ENSEMBL = "https://ftp.ensembl.org/pub"
 
@@ -111,10 +117,7 @@ def parse_reference_args(items: list[str] | None) -> dict[str, Path]:
         key, sep, path = item.partition("=")
         if not sep or not key or not path:
             raise GenomeReferenceError(f"--reference {item!r}: expected KEY=PATH, e.g. GRCh38=/data/hg38.fa.gz")
-        if not Path(path).is_file():
-            raise GenomeReferenceError(
-                f"--reference {item!r}: {path} not found. Give a FASTA (.fa, .fa.gz or bgzip) file"
-            )
+        check_fasta_path(Path(path), f"--reference {item!r}")
         if key in REFERENCES:
             out[key] = Path(path)
             continue
@@ -129,29 +132,70 @@ def parse_reference_args(items: list[str] | None) -> dict[str, Path]:
     return out
 
 
+def check_fasta_path(path: Path, what: str) -> None:
+    """Refuse, in one line, a FASTA path that is missing, a folder, a device or empty."""
+    hint = "Give a FASTA (.fa, .fa.gz or bgzip) file"
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise GenomeReferenceError(f"{what}: {path} not found. {hint}") from None
+    except OSError as err:
+        raise GenomeReferenceError(f"{what}: cannot read {path} ({err.strerror or err}). {hint}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise GenomeReferenceError(f"{what}: {path} is a folder, not a FASTA file. {hint} inside it")
+    if not stat.S_ISREG(info.st_mode):
+        raise GenomeReferenceError(f"{what}: {path} is not a regular file (a device, pipe or socket). {hint}")
+    if info.st_size == 0:
+        raise GenomeReferenceError(f"{what}: {path} is empty. {hint}")
+    if not os.access(path, os.R_OK):
+        raise GenomeReferenceError(f"{what}: {path} is not readable (permission denied). {hint} you can read")
+
+
 def reference_dir(key: str, cache_dir: str | os.PathLike | None = None) -> Path:
     return cache_root(cache_dir) / "references" / key
 
 
+def builtin_dir(name: str, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Where a reference generated in code (`builtin:<name>`) and its tables are written."""
+    return cache_root(cache_dir) / "builtin" / name
+
+
 def cached_fasta(reference: Reference, cache_dir: str | os.PathLike | None = None) -> Path | None:
-    path = reference_dir(reference.key, cache_dir) / reference.filename
+    """The FASTA of `reference` in the cache (downloaded, or generated for a built-in one), or None."""
+    if reference.path.startswith("builtin:"):
+        path = builtin_dir(reference.path.split(":", 1)[1], cache_dir) / "reference.fa"
+    else:
+        path = reference_dir(reference.key, cache_dir) / reference.filename
     return path if path.is_file() else None
 
 
 def _memo_sha256(path: Path, cache_dir, digest: str | None = None) -> str:
-    """sha256 of a local file, remembered by (absolute path, size, mtime) so a 1 GB FASTA is
-    hashed once, not on every build; any change to the file changes the key. A `digest` just
-    computed for the file (by a download) is remembered as it is."""
-    stat = path.stat()
-    key = f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}"
+    """sha256 of a local file, remembered so that a 1 GB FASTA is hashed once, not on every build.
+
+    The memo is keyed by the file's absolute path, device, inode, size, mtime *and ctime*: every write
+    to a file changes its ctime, and unlike the mtime no user call (`touch -d`, `os.utime`) can set it
+    back, so a same-size in-place edit with the mtime restored is hashed again. A `digest` just
+    computed for the file (by a download) is remembered as it is. The memo is best effort: in a
+    read-only cache the file is hashed every time.
+    """
+    st = path.stat()
+    key = f"{path.resolve()}\0{st.st_dev}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}"
     memo = cache_root(cache_dir) / "hashes" / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".sha256")
-    if digest is None and memo.is_file():
-        return memo.read_text().strip()
+    if digest is None:
+        with contextlib.suppress(OSError):
+            remembered = memo.read_text().strip()
+            if len(remembered) == 64:
+                return remembered
     digest = digest or sha256_file(path)
-    memo.parent.mkdir(parents=True, exist_ok=True)
-    tmp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
-    tmp.write_text(digest + "\n")
-    os.replace(tmp, memo)
+    tmp = temp_file(memo)
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(digest + "\n")
+        os.replace(tmp, memo)
+    except OSError as err:
+        logger.debug("cannot remember the sha256 of %s in %s: %s", path, memo, err)
+        with contextlib.suppress(OSError):
+            tmp.unlink()
     return digest
 
 
@@ -180,6 +224,7 @@ def resolve_reference(
     folder = reference_dir(reference.key, cache_dir)
     if local_path is not None:
         fasta, source = Path(local_path), "local file"
+        check_fasta_path(fasta, f"reference {reference.key}")
         digest = _memo_sha256(fasta, cache_dir)
     elif reference.path.startswith("builtin:"):
         raise GenomeReferenceError(f"reference {reference.key!r} is generated in code: pass its local path")
@@ -195,6 +240,30 @@ def resolve_reference(
     # Keyed by content (and the assembly it was checked against), so one FASTA serving two keys
     # (GRCh38 releases 97 and 100 have identical chromosomes) is prepared once.
     prepared_dir = cache_root(cache_dir) / "prepared" / f"{digest[:16]}-{assembly or reference.kind}"
-    prepared_dir.parent.mkdir(parents=True, exist_ok=True)
+    sweep_cache(cache_dir)
     prepared = prepare(fasta, prepared_dir, assembly=assembly, sha256=digest, progress=progress)
-    return ResolvedReference(reference, Genome(prepared), fasta, digest, source)
+    try:
+        genome = Genome(prepared).verify()
+    except PreparedReferenceError as err:  # damaged after it was prepared: prepare it again from the FASTA
+        discard(prepared)  # refuses in one line, naming the folder, when the cache is read-only
+        logger.warning("%s; preparing it again from %s", err, fasta)
+        genome = Genome(prepare(fasta, prepared_dir, assembly=assembly, sha256=digest, progress=progress)).verify()
+    if genome.source_sha256 != digest:
+        raise PreparedReferenceError(
+            f"{prepared_dir} was prepared from another file (sha256 {str(genome.source_sha256)[:16]}..., expected "
+            f"{digest[:16]}...): delete {prepared_dir} and re-run"
+        )
+    return ResolvedReference(reference, genome, fasta, digest, source)
+
+
+def sweep_cache(cache_dir: str | os.PathLike | None = None) -> None:
+    """Remove temporary folders that dead gbhub processes left in the cache (never raises)."""
+    root = cache_root(cache_dir)
+    for pattern in (".*.tmp-*", ".*.damaged-*"):
+        sweep_scratch(root / "prepared", pattern)
+    sweep_scratch(root, "build-*")  # scratch folders of materialize (and of earlier gbhub versions)
+    sweep_temp_files(root / "hashes")
+    for folder in root.glob("builtin/**/"):
+        sweep_temp_files(folder)
+    for prepared in root.glob("prepared/*/"):
+        sweep_temp_files(prepared)

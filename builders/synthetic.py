@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from gbhub.builders.errors import OutputWriteError, os_error_message
+from gbhub.builders.locks import temp_file
 
 SEED = 20231
 LENGTH = 200
@@ -47,18 +51,40 @@ def generate(folder: Path) -> tuple[Path, Path]:
                 elif rng.random() < 0.1:
                     window[int(rng.integers(0, LENGTH))] = ord("N")
                 rows.append((split, cls, f"{split}_{cls}_{j}", TABLE_NAMES[contig], start, start + LENGTH, strand))
-    folder.mkdir(parents=True, exist_ok=True)
     fasta = folder / "reference.fa"
-    with open(fasta, "wb") as out:
-        for name, seq in genome.items():
-            out.write(f">{name} synthetic contig\n".encode())
-            data = seq.tobytes()
-            out.write(b"\n".join(data[i : i + 60] for i in range(0, len(data), 60)) + b"\n")
+    text = b"".join(
+        f">{name} synthetic contig\n".encode()
+        + b"\n".join(seq.tobytes()[i : i + 60] for i in range(0, len(seq), 60)) + b"\n"
+        for name, seq in genome.items()
+    )
+    _put(fasta, text)
     frame = pd.DataFrame(rows, columns=["split", "cls", "id", "region", "start", "end", "strand"])
     tables = folder / "datasets"
     for (split, cls), group in frame.groupby(["split", "cls"]):
-        path = tables / "synthetic" / split / f"{cls}.csv.gz"
-        path.parent.mkdir(parents=True, exist_ok=True)
         csv = group[["id", "region", "start", "end", "strand"]].to_csv(index=False).encode()
-        path.write_bytes(gzip.compress(csv, mtime=0))
+        _put(tables / "synthetic" / split / f"{cls}.csv.gz", gzip.compress(csv, mtime=0))
     return fasta, tables
+
+
+def _put(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically, unless the file already holds exactly these bytes.
+
+    An unchanged file is not touched: a read-only cache that holds the generated files can be used,
+    and a damaged or edited file is replaced.
+    """
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    tmp = temp_file(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as err:
+        raise OutputWriteError(os_error_message(err, path)) from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()

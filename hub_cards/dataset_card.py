@@ -32,7 +32,16 @@ from gbhub.hub_cards import stats as st
 TAGS = ["biology", "genomics", "dna", "dna-sequences", "sequence-classification", "genomic-benchmarks"]
 COLLECTION_NAME = "Genomic Benchmarks"
 DEFAULT_REPO_ID = "<org>/genomic-benchmarks"
-DNABERT_MAX_BP = 517  # 512 tokens = [CLS] + 510 overlapping 6-mers + [SEP]
+DNABERT_MAX_TOKENS = 512  # DNABERT-6's positions
+DNABERT_K = 6
+#: bp one DNABERT-6 input covers: 512 tokens = [CLS] + 510 overlapping 6-mers + [SEP], and 510 6-mers starting at
+#: consecutive bases span 510 + 6 - 1 = 515 bp (the window `gbhub train dnabert` reports as `window_bp`).
+DNABERT_MAX_BP = DNABERT_MAX_TOKENS - 2 + DNABERT_K - 1
+#: The config `load_dataset(repo)` loads without a config name, when present: a real human benchmark of
+#: fixed-length (251 bp) sequences, two nearly balanced classes, sequences that fit every model here in one
+#: input (DNABERT-6 reads 515 bp), the config of the README's examples and a row of the paper's Table 2. Other
+#: folders get their first faithful (non-variant) config by name.
+PREFERRED_DEFAULT_CONFIGS = ("human_nontata_promoters",)
 
 
 class CardError(GBHubError, ValueError):
@@ -112,12 +121,28 @@ def _check_recorded_counts(config: str, prov: dict, split_infos: list[SplitInfo]
                             f"{info.num_examples}; rebuild with `gbhub build {config}`")
 
 
+def default_config(entries: list[ConfigEntry]) -> str:
+    """The config marked `default: true`: the first of `PREFERRED_DEFAULT_CONFIGS` present, else the first
+    faithful (non-variant) config by name, else the first config."""
+    names = [e.name for e in entries]
+    faithful = [e.name for e in entries if not e.provenance.get("parent")] or names
+    return next((n for n in PREFERRED_DEFAULT_CONFIGS if n in faithful), faithful[0])
+
+
+def card_title(entries: list[ConfigEntry]) -> str:
+    """The card's `pretty_name` and H1: the collection's name, or the config's when the folder holds one
+    benchmark (with or without its variants)."""
+    faithful = [e for e in entries if not e.provenance.get("parent")] or entries
+    return faithful[0].provenance["pretty_name"] if len(faithful) == 1 else COLLECTION_NAME
+
+
 def card_data(entries: list[ConfigEntry]) -> DatasetCardData:
     """The YAML metadata, with `configs` and `dataset_info` written by `datasets`' own serialisers."""
     faithful = [e for e in entries if not e.provenance.get("parent")] or entries
     licenses = sorted({e.provenance["license"] for e in entries})
+    default = default_config(entries)
     data = DatasetCardData(
-        pretty_name=COLLECTION_NAME if len(entries) > 1 else entries[0].provenance["pretty_name"],
+        pretty_name=card_title(entries),
         license=licenses[0] if len(licenses) == 1 else licenses,
         tags=TAGS,
         task_categories=["text-classification"],
@@ -125,9 +150,9 @@ def card_data(entries: list[ConfigEntry]) -> DatasetCardData:
         source_datasets=sorted({"original" if e.provenance.get("upstream") is None else "extended" for e in entries}),
     )
     MetadataConfigs({
-        e.name: {**({"default": True} if i == 0 else {}),
+        e.name: {**({"default": True} if e.name == default else {}),
                  "data_files": [{"split": s, "path": split_pattern(e.name, s)} for s in e.splits]}
-        for i, e in enumerate(entries)
+        for e in entries
     }).to_dataset_card_data(data)
     # One list item per config, always (each item is `DatasetInfo._to_yaml_dict()`, what `datasets` writes):
     # `DatasetInfosDict.to_dataset_card_data` would write a lone config as a mapping instead, so the shape
@@ -151,11 +176,14 @@ def render_body(entries: list[ConfigEntry], out_dir: Path, repo_id: str | None =
         repo_id: the Hub repository the snippets load from (a placeholder when `None`).
     """
     repo = repo_id or DEFAULT_REPO_ID
+    default = next(e for e in entries if e.name == default_config(entries))
     sections = [
         _intro(entries),
         "## Overview\n\n" + _overview_table(entries) + "\n\n" + OVERVIEW_NOTE,
-        _usage(entries[0], repo),
+        _usage(default, repo),
         SPLITS_NOTE,
+        # Baselines: the leaderboard's "## Baselines" section (results of trained recipes per config) goes
+        # here, between *Splits* and *Configs*, as one call returning its markdown ("" when there is none).
         "## Configs\n\n" + "\n\n".join(_config_section(e, out_dir, repo) for e in entries),
         _citation_section(entries),
     ]
@@ -188,15 +216,16 @@ def _intro(entries: list[ConfigEntry]) -> str:
     origin = ("from the upstream coordinate tables at a pinned commit" if len(upstream) == len(entries) else
               "from coordinate tables generated in code" if not upstream else
               "from the upstream coordinate tables at a pinned commit (generated in code where *Provenance* says so)")
-    return (f"# {COLLECTION_NAME}\n\n"
+    lineage = ("The collection follows *Genomic Benchmarks* (Grešová et al., BMC Genomic Data 2023). It was "
+               if upstream else "It is not part of *Genomic Benchmarks*: it was ")
+    return (f"# {card_title(entries)}\n\n"
             f"DNA sequence-classification benchmarks as Parquet, one config per benchmark ({len(entries)} "
             f"config{'s' if len(entries) != 1 else ''}, {total:,} sequences): {names}. Each row is an interval "
             "(`region`: a contig or transcript; 0-based, half-open `start`/`end`; `strand`) and the upper-case "
             "`sequence` it resolves to on the reference named under *Provenance*, with its class in `label` "
             "(a `ClassLabel`).\n\n"
-            "The collection follows *Genomic Benchmarks* (Grešová et al., BMC Genomic Data 2023). It was "
-            f"built with `genomic-benchmarks-hub` {origin}; every number and figure on this card is computed "
-            "from the Parquet files in this repository.")
+            f"{lineage}built with `genomic-benchmarks-hub` {origin}; every number and figure on this card is "
+            "computed from the Parquet files in this repository.")
 
 
 def _anchor(name: str) -> str:
@@ -234,27 +263,45 @@ def _usage(entry: ConfigEntry, repo: str) -> str:
     code = TRAINER_SNIPPET.format(repo=repo, config=entry.name)
     return ("## Usage\n\n"
             "Every config loads with plain `datasets` (Parquet, no loading script); `label` carries the class "
-            "names, so `id2label` comes from the data:\n\n"
+            f"names, so `id2label` comes from the data. `load_dataset(\"{repo}\")` without a config name loads "
+            f"`{entry.name}`, the default: " + _default_note(entry.name) + "\n\n"
+            "Fine-tuning a DNA language model with the `Trainer`, with the project's DNA tokenizer and metrics "
+            "(`pip install \"genomic-benchmarks-hub[train]\"`):\n\n"
             f"```python\n{code}```\n\n"
-            "DNABERT-6 reads at most 512 tokens (517 bp); longer sequences are truncated by the example above.")
+            "`DNATokenizer` turns raw sequences into the checkpoint's ids: overlapping k-mers computed in numpy for "
+            "a DNABERT k-mer vocabulary (checked identical to the checkpoint's own tokenizer), the checkpoint's own "
+            "tokenizer for any other (Nucleotide Transformer 6-mers, character-level, BPE). It truncates to the "
+            f"model's length: DNABERT-6 reads {DNABERT_MAX_TOKENS} tokens, {DNABERT_MAX_BP} bp (`[CLS]` + "
+            f"{DNABERT_MAX_TOKENS - 2} overlapping 6-mers + `[SEP]`). `gbhub train dnabert` (or `gbhub train lm "
+            "--model CHECKPOINT`) reads longer sequences as overlapping windows instead. `trainer_compute_metrics` "
+            "scores with the project's `evaluate` module (accuracy, F1, MCC, AUROC, AUPRC), which expects class "
+            "probabilities: it applies the softmax to the `Trainer`'s logits.")
 
+
+DEFAULT_REASON = ("fixed-length 251 bp human sequences in two nearly balanced classes, one input of every model "
+                  "here (DNABERT-6 included)")
+
+
+def _default_note(name: str) -> str:
+    """Why `name` is the default config (what the card says under *Usage*)."""
+    preferred = PREFERRED_DEFAULT_CONFIGS[0]
+    if name == preferred:
+        return f"{DEFAULT_REASON}."
+    return (f"the first non-variant config by name, as this repository has no `{preferred}` (the default when it "
+            f"is built: {DEFAULT_REASON}).")
 
 TRAINER_SNIPPET = '''from datasets import load_dataset
-from transformers import (AutoModelForSequenceClassification, AutoTokenizer, Trainer,
+from transformers import (AutoModelForSequenceClassification, DataCollatorWithPadding, Trainer,
                           TrainingArguments)
+
+from gbhub.training.metrics_util import trainer_compute_metrics
+from gbhub.training.tokenizers import DNATokenizer
 
 ds = load_dataset("{repo}", "{config}")
 names = ds["train"].features["label"].names
 checkpoint = "zhihan1996/DNA_bert_6"
-tokenizer = AutoTokenizer.from_pretrained(checkpoint, do_lower_case=False)
-
-
-def tokenize(batch, k=6):  # DNABERT-6 reads overlapping 6-mers separated by spaces
-    kmers = [" ".join(s[i:i + k] for i in range(len(s) - k + 1)) for s in batch["sequence"]]
-    return tokenizer(kmers, truncation=True, max_length=512)
-
-
-tokenized = ds.map(tokenize, batched=True, remove_columns=["id", "sequence", "region", "start", "end", "strand"])
+tokenizer = DNATokenizer.from_pretrained(checkpoint)  # raw DNA -> overlapping 6-mer ids, 512 tokens
+tokenized = ds.map(tokenizer, batched=True)  # reads `sequence`, adds input_ids and attention_mask
 model = AutoModelForSequenceClassification.from_pretrained(
     checkpoint, num_labels=len(names),
     id2label=dict(enumerate(names)), label2id={{name: i for i, name in enumerate(names)}})
@@ -263,10 +310,12 @@ trainer = Trainer(
     args=TrainingArguments("dnabert6-{config}", eval_strategy="epoch", num_train_epochs=1),
     train_dataset=tokenized["train"],
     eval_dataset=tokenized["validation"],
-    processing_class=tokenizer,  # pads each batch; the `label` column becomes `labels`
+    processing_class=tokenizer,  # saved with the model (the checkpoint's own tokenizer files)
+    data_collator=DataCollatorWithPadding(tokenizer),  # pads each batch; `label` becomes `labels`
+    compute_metrics=trainer_compute_metrics,  # softmax of the logits -> accuracy, f1, mcc, auroc, auprc
 )
 trainer.train()
-print(trainer.evaluate(tokenized["test"]))
+print(trainer.evaluate(tokenized["test"], metric_key_prefix="test"))
 '''
 
 CONFIG_SNIPPET = '''from datasets import load_dataset
@@ -279,6 +328,7 @@ names = ds["train"].features["label"].names  # {names}
 def _config_section(e: ConfigEntry, out_dir: Path, repo: str) -> str:
     prov = e.provenance
     images = plots.image_paths(e.name)
+    alt = plots.alt_texts(e.name, e.stats)
     parts = [f"### {e.name}", f"**{prov['pretty_name']}**"]
     if prov.get("parent"):
         note = (prov.get("variant_note") or "").strip()
@@ -286,8 +336,8 @@ def _config_section(e: ConfigEntry, out_dir: Path, repo: str) -> str:
     parts += [
         prov["description"].strip(),
         "#### Classes and splits\n\n" + _class_table(e),
-        f"![Sequence length per class of {e.name}]({images['length']})\n\n"
-        f"![GC content per class of {e.name}]({images['gc']})",
+        f"![{alt['length']}]({images['length']})\n\n"
+        f"![{alt['gc']}]({images['gc']})",
         "#### Usage\n\n```python\n" + CONFIG_SNIPPET.format(repo=repo, config=e.name, names=list(e.stats.classes))
         + "```\n\n" + _truncation_note(e),
         "#### Citation\n\n" + "\n\n".join(f"```bibtex\n{c.strip()}\n```" for c in prov["citations"]),
@@ -314,9 +364,11 @@ def _truncation_note(e: ConfigEntry) -> str:
     lengths = np.concatenate(list(e.stats.lengths_by_class.values()))
     longer = int((lengths > DNABERT_MAX_BP).sum())
     if not longer:
-        return f"All sequences fit DNABERT-6's {DNABERT_MAX_BP} bp window (see *Usage* above for a `Trainer` example)."
-    return (f"{longer:,} of {lengths.size:,} sequences ({longer / lengths.size:.1%}) are longer than DNABERT-6's "
-            f"{DNABERT_MAX_BP} bp window and are truncated by the tokenization of *Usage* above.")
+        return (f"All sequences fit one DNABERT-6 input ({DNABERT_MAX_TOKENS} tokens = {DNABERT_MAX_BP} bp; the "
+                f"longest here is {int(lengths.max(initial=0)):,} bp).")
+    return (f"{longer:,} of {lengths.size:,} sequences ({longer / lengths.size:.1%}) are longer than one DNABERT-6 "
+            f"input ({DNABERT_MAX_TOKENS} tokens = {DNABERT_MAX_BP} bp): the tokenizer of *Usage* above truncates "
+            "them; `gbhub train dnabert` reads them as overlapping windows.")
 
 
 def _provenance(e: ConfigEntry) -> str:
@@ -362,12 +414,16 @@ def known_issues(out_dir: Path, config: str) -> str:
 
 
 def _citation_section(entries: list[ConfigEntry]) -> str:
-    first = [e.provenance["citations"][0].strip() for e in entries if e.provenance["citations"]]
+    upstream = [e for e in entries if e.provenance.get("upstream")]
+    first = [e.provenance["citations"][0].strip() for e in (upstream or entries) if e.provenance["citations"]]
     if not first:
         return ""
-    return ("## Citation\n\nIf you use these datasets, cite the Genomic Benchmarks paper and the original source "
-            "of each benchmark you use (listed in its section above):\n\n"
-            f"```bibtex\n{first[0]}\n```")
+    if upstream:
+        lead = ("If you use these datasets, cite the Genomic Benchmarks paper and the original source of each "
+                "benchmark you use (listed in its section above):")
+    else:
+        lead = "These configs were generated in code by `genomic-benchmarks-hub`; if you use them, cite it:"
+    return f"## Citation\n\n{lead}\n\n```bibtex\n{first[0]}\n```"
 
 
 def render_card(out_dir: Path, repo_id: str | None = None, *, write_images: bool = True) -> DatasetCard:

@@ -11,8 +11,14 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from gbhub.builders.hub_layout import write_text_atomic
 
-#: Metrics reported in the card and `model-index`, with their display names (values are fractions 0-1).
-CARD_METRICS = {"accuracy": "Accuracy", "f1": "F1", "mcc": "MCC", "auroc": "AUROC", "auprc": "AUPRC"}
+#: Metrics reported in the card, with their display names (values are fractions 0-1 for classification).
+CARD_METRICS = {"accuracy": "Accuracy", "f1": "F1", "mcc": "MCC", "auroc": "AUROC", "auprc": "AUPRC",
+                "r2": "R²", "pearson": "Pearson r", "spearman": "Spearman ρ", "mse": "MSE", "mae": "MAE"}
+#: Our metric key -> the metric id of `model-index` (the `evaluate` module names, so results aggregate on the
+#: Hub; AUPRC has no `evaluate` module, `pr_auc` is the id the community modules use).
+HUB_METRIC_IDS = {"accuracy": "accuracy", "f1": "f1", "mcc": "matthews_correlation", "auroc": "roc_auc",
+                  "auprc": "pr_auc", "r2": "r_squared", "pearson": "pearsonr", "spearman": "spearmanr",
+                  "mse": "mse", "mae": "mae"}
 DEFAULT_TAGS = ["genomics", "dna", "biology", "sequence-classification", "genomic-benchmarks"]
 SPLIT_ORDER = ("train", "validation", "test")
 
@@ -42,7 +48,8 @@ class ModelCardInfo:
     Attributes:
         model_name: the card title and `model-index` name.
         dataset_id: Hub dataset id the model was trained on (`ORG/NAME`); goes to `datasets` and
-            `model-index`.
+            `model-index`. None when the data is not on the Hub: both are then left out (a local folder's
+            name would link to a dataset that does not exist).
         dataset_config: the benchmark config (`human_nontata_promoters`).
         label_names: class names, index = class id.
         metrics: `{split: {metric: value}}` of the model in this folder (values 0-1; `loss` allowed).
@@ -57,18 +64,21 @@ class ModelCardInfo:
         plots: caption -> file name relative to the card (PNG in the run folder).
         paper: published numbers to compare with.
         base_model: Hub id of the fine-tuned checkpoint (DNABERT), None for models trained from scratch.
-        library_name: `transformers` for both baselines.
+        library_name: the library whose loading code reads the saved folder as it is: `transformers` only when
+            its Auto classes know the model type without remote code; else the package defining the class.
         license: SPDX-ish Hub license id.
         tags: Hub tags (default: `DEFAULT_TAGS`).
         pipeline_tag: Hub pipeline tag.
-        usage: a python snippet to load and run the model (optional).
+        usage: a python snippet that loads and runs the model, verbatim after `install` (`<this repo or
+            folder>` stands for the repository id or the run folder; tested by running it).
+        install: the one shell line the usage snippet needs.
         notes: extra markdown paragraphs (input length, long-sequence handling, ...).
         files: file name -> what it holds, listed in the card.
         citation: BibTeX block for the benchmark.
     """
 
     model_name: str
-    dataset_id: str
+    dataset_id: str | None
     dataset_config: str
     label_names: Sequence[str]
     metrics: Mapping[str, Mapping[str, float | None]]
@@ -87,13 +97,17 @@ class ModelCardInfo:
     tags: Sequence[str] = tuple(DEFAULT_TAGS)
     pipeline_tag: str = "text-classification"
     usage: str | None = None
+    install: str | None = None
     notes: Sequence[str] = ()
     files: Mapping[str, str] = field(default_factory=dict)
     citation: str | None = None
 
 
 def eval_results(info: ModelCardInfo) -> list[EvalResult]:
-    """`model-index` entries: one per `CARD_METRICS` metric of the test split (skipping undefined ones)."""
+    """`model-index` entries: one per metric of the test split (skipping undefined ones); none without a
+    Hub dataset id."""
+    if not info.dataset_id:
+        return []
     test = info.metrics.get("test", {})
     return [
         EvalResult(
@@ -103,7 +117,7 @@ def eval_results(info: ModelCardInfo) -> list[EvalResult]:
             dataset_name=f"{info.dataset_id} ({info.dataset_config})",
             dataset_config=info.dataset_config,
             dataset_split="test",
-            metric_type=key,
+            metric_type=HUB_METRIC_IDS[key],
             metric_name=name,
             metric_value=float(test[key]),
         )
@@ -114,16 +128,17 @@ def eval_results(info: ModelCardInfo) -> list[EvalResult]:
 
 def card_data(info: ModelCardInfo) -> ModelCardData:
     """The card's YAML metadata."""
+    results = eval_results(info)
     return ModelCardData(
-        model_name=info.model_name,
+        model_name=info.model_name if results else None,  # `model-index` only with results to show
         base_model=info.base_model,
-        datasets=[info.dataset_id],
-        eval_results=eval_results(info),
+        datasets=[info.dataset_id] if info.dataset_id else None,
+        eval_results=results or None,
         library_name=info.library_name,
         license=info.license,
         tags=list(info.tags),
         pipeline_tag=info.pipeline_tag,
-        metrics=[k for k in CARD_METRICS],
+        metrics=[HUB_METRIC_IDS[k] for k in CARD_METRICS if any(k in m for m in info.metrics.values())],
     )
 
 
@@ -143,7 +158,8 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def _results_section(info: ModelCardInfo) -> str:
     splits = [s for s in SPLIT_ORDER if s in info.metrics] + [s for s in info.metrics if s not in SPLIT_ORDER]
-    keys = list(CARD_METRICS) + (["loss"] if any("loss" in info.metrics[s] for s in splits) else [])
+    keys = [k for k in CARD_METRICS if any(k in info.metrics[s] for s in splits)]
+    keys += ["loss"] if any("loss" in info.metrics[s] for s in splits) else []
     header = ["split"] + [CARD_METRICS.get(k, k) for k in keys]
     rows = [[s] + [_fmt(info.metrics[s].get(k)) for k in keys] for s in splits]
     out = ["## Results", "", _table(header, rows), ""]
@@ -198,15 +214,15 @@ def _paper_section(info: ModelCardInfo) -> str:
 def render_body(info: ModelCardInfo) -> str:
     """The markdown body of the card."""
     names = ", ".join(f"`{i}` = {n}" for i, n in enumerate(info.label_names))
-    if "/" in info.dataset_id:
+    if info.dataset_id:
         dataset = f"[`{info.dataset_id}`](https://huggingface.co/datasets/{info.dataset_id})"
-    else:  # a local folder's name: no Hub page to link to
-        dataset = f"`{info.dataset_id}` (a local dataset; pass `--card-dataset-id ORG/NAME` to name its Hub id)"
+    else:  # a local folder: no Hub page to link to
+        dataset = "a local dataset (`--card-dataset-id ORG/NAME` names its Hub id once it is pushed)"
     parts = [
         f"# {info.model_name}",
         "",
-        f"A sequence classifier for the `{info.dataset_config}` config of {dataset} "
-        f"({len(info.label_names)} classes: {names})."
+        f"A sequence classifier for the `{info.dataset_config}` config of {dataset}, with "
+        f"{len(info.label_names)} classes: {names}."
         + (f" Fine-tuned from [`{info.base_model}`](https://huggingface.co/{info.base_model})." if info.base_model else ""),
         "",
         _results_section(info),
@@ -229,7 +245,10 @@ def render_body(info: ModelCardInfo) -> str:
     for note in info.notes:
         parts += [note.strip(), ""]
     if info.usage:
-        parts += ["## Usage", "", "```python", info.usage.strip(), "```", ""]
+        parts += ["## Usage", ""]
+        if info.install:
+            parts += ["```bash", info.install.strip(), "```", ""]
+        parts += ["```python", info.usage.strip(), "```", ""]
     if info.files:
         parts += ["## Files", "", _table(["file", "content"], [[f"`{k}`", v] for k, v in info.files.items()]), ""]
     if info.citation:
@@ -248,9 +267,11 @@ def write_model_card(run_dir: str | Path, info: ModelCardInfo) -> Path:
 
 
 def card_test_results(path: str | Path) -> dict[str, float]:
-    """Parse a written card back: `{metric: value}` of its `model-index` test results."""
+    """Parse a written card back: `{our metric key: value}` of its `model-index` test results."""
     card = ModelCard.load(str(path))
-    return {r.metric_type: r.metric_value for r in (card.data.eval_results or []) if r.dataset_split == "test"}
+    ours = {hub: key for key, hub in HUB_METRIC_IDS.items()}
+    return {ours.get(r.metric_type, r.metric_type): r.metric_value
+            for r in (card.data.eval_results or []) if r.dataset_split == "test"}
 
 
 def load_metrics_json(path: str | Path) -> dict:

@@ -72,35 +72,80 @@ def _step_histograms(ax, values_by_class: Mapping[str, np.ndarray], edges: np.nd
     ax.legend(fontsize="small", frameon=False)
 
 
+def gc_bins(values_by_class: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Histogram bin edges for GC fractions that fit the data: the axis spans the observed range, not 0-1.
+
+    The step is the finest of 0.005, 0.01, 0.02, 0.05 giving at most `MAX_BINS` bins; edges sit on multiples
+    of the step and cover every finite value (an empty or all-NaN config gets 0-1).
+    """
+    values = np.concatenate([np.asarray(v, dtype=np.float64) for v in values_by_class.values()] or [np.zeros(0)])
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return np.linspace(0.0, 1.0, 51)
+    low, high = float(values.min()), float(values.max())
+    for step in (0.005, 0.01, 0.02, 0.05):
+        first, last = int(np.floor(low / step + 1e-9)), int(np.floor(high / step + 1e-9)) + 1
+        if last - first <= MAX_BINS:
+            break
+    return np.round(np.arange(first, last + 1) * step, 6)
+
+
+def length_kind(stats: ConfigStats) -> str:
+    """What a config's "length" image shows: `histogram` of lengths, or `class sizes` when every sequence has
+    the same length (a histogram of one value says nothing)."""
+    return "class sizes" if _constant_length(stats.lengths_by_class) is not None else "histogram"
+
+
+def alt_texts(config: str, stats: ConfigStats) -> dict[str, str]:
+    """The card's alt text of each image, saying what the image shows: `{"length": ..., "gc": ...}`."""
+    constant = _constant_length(stats.lengths_by_class)
+    if constant is not None:
+        length = f"Sequences per class of {config} (every sequence is {constant:,} bp, so no length histogram)"
+    else:
+        length = f"Histogram of sequence length per class of {config}"
+    return {"length": length, "gc": f"Histogram of GC content per class of {config}"}
+
+
+def length_figure(stats: ConfigStats, config: str) -> Figure:
+    """The "length" image: a histogram of sequence length per class, or the class sizes of a fixed-length config."""
+    fig, ax = _new_figure()
+    constant = _constant_length(stats.lengths_by_class)
+    if constant is not None:  # a histogram of one value says nothing: show the class sizes instead
+        names = list(stats.lengths_by_class)
+        ax.bar(names, [stats.lengths_by_class[n].size for n in names], color=[f"C{i}" for i in range(len(names))])
+        ax.set_ylabel("sequences")
+        ax.set_title(f"{config}: sequences per class (every sequence is {constant:,} bp)")
+    else:
+        edges, clipped = length_bins(stats.lengths_by_class)
+        _step_histograms(ax, stats.lengths_by_class, edges, clipped)
+        ax.set_xlabel("sequence length (bp)" + (f", last bin: ≥ p{CLIP_PERCENTILE:g}" if clipped else ""))
+        ax.set_title(f"{config}: sequence length per class")
+    fig.tight_layout()
+    return fig
+
+
+def gc_figure(stats: ConfigStats, config: str) -> Figure:
+    """The "gc" image: a histogram of per-sequence GC fraction per class, the axis fitted to the data."""
+    fig, ax = _new_figure()
+    edges = gc_bins(stats.gc_values_by_class)
+    _step_histograms(ax, stats.gc_values_by_class, edges, False)
+    ax.set_xlabel("GC fraction (of A/C/G/T bases)")
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_title(f"{config}: GC content per class")
+    fig.tight_layout()
+    return fig
+
+
 def plot_lengths(stats: ConfigStats, config: str, path: Path) -> Path:
-    """Histogram of sequence length per class, written to `path` (PNG)."""
+    """Write :func:`length_figure` to `path` (PNG)."""
     with matplotlib.rc_context(matplotlib.rcParamsDefault):
-        fig, ax = _new_figure()
-        constant = _constant_length(stats.lengths_by_class)
-        if constant is not None:  # a histogram of one value says nothing: show the class sizes instead
-            names = list(stats.lengths_by_class)
-            ax.bar(names, [stats.lengths_by_class[n].size for n in names], color=[f"C{i}" for i in range(len(names))])
-            ax.set_ylabel("sequences")
-            ax.set_title(f"{config}: every sequence is {constant:,} bp")
-        else:
-            edges, clipped = length_bins(stats.lengths_by_class)
-            _step_histograms(ax, stats.lengths_by_class, edges, clipped)
-            ax.set_xlabel("sequence length (bp)" + (f", last bin: ≥ p{CLIP_PERCENTILE:g}" if clipped else ""))
-            ax.set_title(f"{config}: sequence length per class")
-        fig.tight_layout()
-        return _save(fig, path)
+        return _save(length_figure(stats, config), path)
 
 
 def plot_gc(stats: ConfigStats, config: str, path: Path) -> Path:
-    """Histogram of per-sequence GC fraction per class, written to `path` (PNG)."""
+    """Write :func:`gc_figure` to `path` (PNG)."""
     with matplotlib.rc_context(matplotlib.rcParamsDefault):
-        fig, ax = _new_figure()
-        _step_histograms(ax, stats.gc_values_by_class, np.linspace(0.0, 1.0, 51), False)
-        ax.set_xlabel("GC fraction (of A/C/G/T bases)")
-        ax.set_xlim(0, 1)
-        ax.set_title(f"{config}: GC content per class")
-        fig.tight_layout()
-        return _save(fig, path)
+        return _save(gc_figure(stats, config), path)
 
 
 IMAGE_KINDS = ("length", "gc")

@@ -7,7 +7,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from huggingface_hub import CommitInfo, CommitOperationAdd, CommitOperationDelete, HfApi, get_token
 from huggingface_hub import errors as hf_errors
@@ -117,11 +117,19 @@ def _call(what: str, repo: str, token: str | None, fn, *args, **kwargs):
         raise described from None
 
 
-def plan_operations(folder: Path, remote_files: Iterable[str], ignore_patterns: Sequence[str] = ()
+def plan_operations(folder: Path, remote_files: Iterable[str], ignore_patterns: Sequence[str] = (),
+                    overrides: Mapping[str, bytes] | None = None
                     ) -> list[CommitOperationAdd | CommitOperationDelete]:
-    """The commit's operations: one add per local file, one delete per stale remote Parquet file."""
+    """The commit's operations: one add per local file, one delete per stale remote Parquet file.
+
+    `overrides` maps paths in the repo to content used instead of the local file (a card rendered in
+    memory for a dry run).
+    """
     local = local_files(folder, ignore_patterns)
-    adds = [CommitOperationAdd(path_in_repo=rel, path_or_fileobj=str(path)) for rel, path in local.items()]
+    overrides = dict(overrides or {})
+    adds = [CommitOperationAdd(path_in_repo=rel, path_or_fileobj=overrides.pop(rel, None) or str(path))
+            for rel, path in local.items()]
+    adds += [CommitOperationAdd(path_in_repo=rel, path_or_fileobj=data) for rel, data in sorted(overrides.items())]
     deletes = [CommitOperationDelete(path_in_repo=rel) for rel in stale_remote_files(local, remote_files)]
     return [*adds, *deletes]
 
@@ -131,7 +139,9 @@ def describe_operations(operations: Sequence[CommitOperationAdd | CommitOperatio
     planned = []
     for op in operations:
         if isinstance(op, CommitOperationAdd):
-            planned.append(PlannedOperation("add", op.path_in_repo, Path(op.path_or_fileobj).stat().st_size))
+            content = op.path_or_fileobj
+            size = len(content) if isinstance(content, bytes) else Path(content).stat().st_size
+            planned.append(PlannedOperation("add", op.path_in_repo, size))
         else:
             planned.append(PlannedOperation("delete", op.path_in_repo, None))
     return planned
@@ -182,7 +192,8 @@ def _remote_files(api: HfApi, repo_id: str, repo_type: str, revision: str | None
 
 def push_folder(folder: Path | str, repo_id: str, *, repo_type: str = "dataset", private: bool = False,
                 revision: str | None = None, dry_run: bool = False, api: HfApi | None = None,
-                commit_message: str | None = None, ignore_patterns: Sequence[str] = ()
+                commit_message: str | None = None, ignore_patterns: Sequence[str] = (),
+                overrides: Mapping[str, bytes] | None = None,
                 ) -> CommitInfo | list[CommitOperationAdd | CommitOperationDelete]:
     """Upload `folder` to `repo_id` in one commit, deleting stale remote Parquet files in the same commit.
 
@@ -200,6 +211,8 @@ def push_folder(folder: Path | str, repo_id: str, *, repo_type: str = "dataset",
         api: the Hub client (default `HfApi()`, authenticated by `HF_TOKEN` or `hf auth login`).
         commit_message: default "Upload <folder name> with gbhub".
         ignore_patterns: fnmatch patterns (relative POSIX paths) of files to leave out.
+        overrides: `{path in repo: bytes}` uploaded instead of the local file (or added): e.g. a card
+            rendered in memory, so that a dry run changes no local file.
 
     Returns:
         The `CommitInfo` of the commit, or with `dry_run` the planned operations.
@@ -223,13 +236,13 @@ def push_folder(folder: Path | str, repo_id: str, *, repo_type: str = "dataset",
     label = f"{repo_type} {repo_id}"
     if dry_run:
         remote, _ = _remote_files(api, repo_id, repo_type, revision, token, tolerate_errors=True)
-        return plan_operations(folder, remote, ignore_patterns)
+        return plan_operations(folder, remote, ignore_patterns, overrides)
     _call("create", label, token, api.create_repo, repo_id, repo_type=repo_type, private=private, exist_ok=True)
     if revision:
         _call("create branch", f"{label}@{revision}", token, api.create_branch, repo_id, branch=revision,
               repo_type=repo_type, exist_ok=True)
     remote, parent = _remote_files(api, repo_id, repo_type, revision, token, tolerate_errors=False)
-    operations = plan_operations(folder, remote, ignore_patterns)
+    operations = plan_operations(folder, remote, ignore_patterns, overrides)
     logger.info("pushing %d operation(s) to %s@%s in one commit", len(operations), label, revision or "main")
     return _call("commit to", label, token, api.create_commit, repo_id, operations,
                  commit_message=commit_message or f"Upload {folder.resolve().name} with gbhub",

@@ -438,7 +438,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true",
                         help="keep generated references, prepared genomes and outputs in the workdir")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
+    parser.add_argument("--warm-only", action="store_true",
+                        help="only the warm builds, from the references and cache a `--keep` run left in the "
+                             "workdir (no generation, hashing, preparation, extraction or upstream); keeps them")
     args = parser.parse_args(argv)
+    if args.warm_only:
+        args.skip_upstream, args.keep = True, True
 
     names = [n for n in args.benchmarks.split(",") if n] or upstream_benchmarks()
     workdir = args.workdir.resolve()
@@ -461,7 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     report["references"] = generate_references(plan, refs_dir, args.coordinates, args.seed)
     report["references_generate_wall_s"] = round(time.perf_counter() - t0, 1)
     ref_paths = {key: str(refs_dir / f) for f, e in plan.items() for key in e["keys"]}
-    for f, fig in report["references"].items():
+    for f, fig in ({} if args.warm_only else report["references"]).items():
         from gbhub.builders.download import sha256_file
 
         t0 = time.perf_counter()
@@ -469,9 +474,10 @@ def main(argv: list[str] | None = None) -> int:
         fig["sha256_s"] = round(time.perf_counter() - t0, 2)
 
     # 2. cold: prepare every reference from scratch
-    shutil.rmtree(cache / "references", ignore_errors=True)
     cold = {}
-    for key in sorted(ref_paths):
+    if not args.warm_only:
+        shutil.rmtree(cache / "prepared", ignore_errors=True)
+    for key in sorted(ref_paths) if not args.warm_only else []:
         _log(f"preparing {key}")
         cold[key] = _ours("prepare", {"key": key, "fasta": ref_paths[key], "cache": str(cache)}, workdir)
     report["cold_prepare"] = cold
@@ -491,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
             warm[name]["intervals_per_s"] = round(intervals[name] / warm[name]["wall_s"])
     report["warm_build"] = warm
     human_key = next((k for k in ("GRCh38_ensembl100", "GRCh38_ensembl97") if prepared.get(k)), None)
-    if human_key:
+    if human_key and not args.warm_only:
         from gbhub.builders.registry import get_benchmark
 
         tables = []

@@ -8,7 +8,7 @@ Data: `human_nontata_promoters`-shaped: as many sequences as its train split (27
 the real 9,034 sequences in `../shared/upstream/...` when present (random ACGT otherwise). Both sides
 train on the same sequences and labels, with the same batch size, thread count and number of epochs.
 
-- ours: `training.loop.fit` (Accelerate, `SequenceDataset` + `collate`, one-hot CNN) on the encoded split;
+- ours: `gbhub.training.loop.fit` (Accelerate, `RowDataset` + `collate`, one-hot CNN) on the encoded split;
   throughput from its training passes (validation excluded); the data path is timed by iterating the
   same prepared loader alone; encoding time is reported separately (once per run, not per epoch).
 - upstream: `genomic_benchmarks/models/torch.py` from the PyPI package (1.0.0), loaded by file path,
@@ -69,25 +69,33 @@ def make_data(n: int, seed: int) -> tuple[list[str], np.ndarray, str]:
 
 def bench_ours(seqs, labels, *, batch_size: int, epochs: int, workdir: Path) -> dict:
     from gbhub.training import encoding
-    from gbhub.training.cnn import CNNConfig, CNNForSequenceClassification
-    from gbhub.training.data import EncodedSplit, make_dataloader
-    from gbhub.training.loop import EpochShuffleSampler, LoopConfig, fit, make_accelerator
+    from gbhub.training.args import RunArguments
+    from gbhub.training.data import EncodedSplit, Prepared, RowDataset
+    from gbhub.training.loop import EpochShuffleSampler, fit, make_accelerator, make_loader
+    from gbhub.training.metrics_util import score
+    from gbhub.training.models.cnn import CNNConfig, CNNForSequenceClassification
 
     started = time.perf_counter()
     enc = encoding.encode(seqs, LENGTH)
     encode_seconds = time.perf_counter() - started
     ids = [str(i) for i in range(len(seqs))]
-    train = EncodedSplit(enc.ids, enc.lengths, labels, ids)
-    val = EncodedSplit(enc.ids[:512], enc.lengths[:512], labels[:512], ids[:512])
 
-    accelerator = make_accelerator("no", cpu=True)
+    def split(n):
+        rows = RowDataset({"input_ids": enc.ids[:n], "lengths": enc.lengths[:n], "labels": labels[:n]})
+        return EncodedSplit(rows, labels[:n], ids[:n])
+
+    train, val = split(len(seqs)), split(512)
+    prepared = Prepared({"train": train, "validation": val, "test": val})
+    run = RunArguments(epochs=epochs, batch_size=batch_size, eval_batch_size=256, no_progress=True, precision="fp32",
+                       cpu=True)
+    accelerator = make_accelerator(run)
     torch.manual_seed(0)
     model = CNNForSequenceClassification(CNNConfig(input_length=LENGTH, id2label={0: "negative", 1: "positive"}))
-    cfg = LoopConfig(epochs=epochs, batch_size=batch_size, progress=False, seed=0)
-    _, result = fit(model, train, val, cfg, accelerator, workdir / "ours")
+    _, result = fit(model, prepared, run, 0, accelerator, workdir / "ours", greater_is_better=False,
+                    evaluate=lambda out: score("classification", out, val.targets, 2)[0])
 
     # the data path alone: the same loader, prepared the same way, iterated without a model
-    loader = accelerator.prepare(make_dataloader(train, batch_size, sampler=EpochShuffleSampler(len(train), 0)))
+    loader = accelerator.prepare(make_loader(train, batch_size, sampler=EpochShuffleSampler(len(train), 0)))
     started = time.perf_counter()
     for batch in loader:
         batch["input_ids"].shape  # noqa: B018

@@ -1,46 +1,72 @@
-"""Training data in: load a benchmark config, validate it, encode it once, and serve batches."""
+"""The dataset path of every recipe: load a config (Hub id or Hub-layout folder), check it, encode it once."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from gbhub.builders.errors import GBHubError
-from gbhub.builders.hub_layout import DEFAULT_SEED, SPLITS, split_pattern
+from gbhub.builders.hub_layout import DEFAULT_SEED, SPLITS, LayoutError, read_provenance, split_pattern
 from gbhub.training import encoding
+from gbhub.training.windows import WindowPlan, aggregate_logits
 
 logger = logging.getLogger(__name__)
 
-LONG_SEQUENCE_POLICIES = ("crop", "error")
+#: How a sequence longer than a model's input is handled (`--long-sequences`): `truncate` keeps its
+#: first bases (or tokens), `windows` reads it as overlapping windows whose outputs are aggregated per
+#: sequence, `error` stops the run. Each recipe declares the policies it supports.
+LONG_SEQUENCE_POLICIES = ("truncate", "windows", "error")
 
 
 class DatasetInputError(GBHubError, ValueError):
     """A benchmark config cannot be trained on: unknown config, missing/empty split, bad label column."""
 
 
-@dataclass
-class EncodedSplit:
-    """One split, encoded once into arrays.
+@dataclass(frozen=True)
+class Task:
+    """What a config asks a model to predict, read from its `label` feature.
 
     Attributes:
-        ids: `(n, length)` uint8 token ids (see `training.encoding`).
-        lengths: `(n,)` int64 real length of each row (after any crop).
-        labels: `(n,)` int64 class ids.
-        row_ids: `(n,)` the dataset's `id` column (or row numbers), for prediction files.
+        kind: `classification` (a `ClassLabel`) or `regression` (float target(s)).
+        label_names: class names in id order (classification), or the target name(s) (regression).
     """
 
-    ids: np.ndarray
-    lengths: np.ndarray
-    labels: np.ndarray
-    row_ids: list[str]
+    kind: str
+    label_names: tuple[str, ...]
 
-    def __len__(self) -> int:
-        return len(self.labels)
+    @property
+    def num_outputs(self) -> int:
+        """Logits (classes) or regression targets the model outputs."""
+        return len(self.label_names)
+
+
+def task_of(features) -> Task:
+    """The `Task` of a config from its `datasets.Features`.
+
+    Raises:
+        DatasetInputError: the `label` column is neither a `ClassLabel` nor float target(s).
+    """
+    import datasets
+
+    label = features.get("label")
+    if isinstance(label, datasets.ClassLabel):
+        return Task("classification", tuple(label.names))
+    if isinstance(label, datasets.Value) and label.dtype.startswith("float"):
+        return Task("regression", ("label",))
+    inner = getattr(label, "feature", None)
+    length = getattr(label, "length", -1)
+    if isinstance(inner, datasets.Value) and inner.dtype.startswith("float") and length and length > 0:
+        return Task("regression", tuple(f"label_{i}" for i in range(length)))
+    raise DatasetInputError(
+        f"the 'label' column is {label!r}: expected a datasets.ClassLabel carrying the class names (cast it "
+        f"with `ds.cast_column('label', ClassLabel(names=[...]))`) or a float target"
+    )
 
 
 def load_splits(
@@ -65,18 +91,11 @@ def load_splits(
 
     Raises:
         DatasetInputError: the config is unknown, a split is missing or empty, the label column is not a
-            `ClassLabel`, or there is no `sequence` column.
+            `ClassLabel` or float target, or there is no `sequence` column.
     """
     import datasets
 
-    local = Path(dataset).expanduser()
-    if local.is_dir():  # absolute: `load_dataset(".")` cannot name the dataset, and paths must not depend on cwd
-        dataset = str(local.resolve())
-    elif dataset.startswith((".", "/", "~")) or dataset.count("/") > 1:  # a path, not an ORG/NAME Hub id
-        raise DatasetInputError(
-            f"dataset folder {dataset} not found: expected a local Hub-layout folder (build one with "
-            f"`gbhub build {config} --out DIR`) or a Hub id ORG/NAME"
-        )
+    dataset = resolve_dataset(dataset, config)
     names = _config_names(dataset)
     if names is not None and config not in names:
         raise DatasetInputError(
@@ -113,17 +132,33 @@ def load_splits(
                     f"split {split!r} of {dataset} [{config}] has columns {', '.join(ds.column_names)}: "
                     f"expected a {column!r} column"
                 )
-        if not isinstance(ds.features["label"], datasets.ClassLabel):
-            raise DatasetInputError(
-                f"the 'label' column of {dataset} [{config}] / {split} is {ds.features['label']!r}: expected a "
-                f"datasets.ClassLabel carrying the class names (cast it with "
-                f"`ds.cast_column('label', ClassLabel(names=[...]))`)"
-            )
-    if dsd["train"].features["label"].names != dsd["test"].features["label"].names:
-        raise DatasetInputError(f"{dataset} [{config}]: train and test disagree on the label names")
+        try:
+            task_of(ds.features)
+        except DatasetInputError as err:
+            raise DatasetInputError(f"{dataset} [{config}] / {split}: {err}") from None
+    if dsd["train"].features["label"] != dsd["test"].features["label"]:
+        raise DatasetInputError(f"{dataset} [{config}]: train and test disagree on the label feature "
+                                f"({dsd['train'].features['label']} vs {dsd['test'].features['label']})")
     if max_train_samples is not None and max_train_samples < dsd["train"].num_rows:
         dsd["train"] = dsd["train"].shuffle(seed=seed).select(range(max_train_samples)).flatten_indices()
     return dsd
+
+
+def resolve_dataset(dataset: str, config: str) -> str:
+    """A local folder as an absolute path, or a Hub id as it is; checked before anything is loaded.
+
+    Raises:
+        DatasetInputError: a path that does not exist, or a string that is neither a folder nor ORG/NAME.
+    """
+    local = Path(dataset).expanduser()
+    if local.is_dir():  # absolute: `load_dataset(".")` cannot name the dataset, and paths must not depend on cwd
+        return str(local.resolve())
+    if dataset.startswith((".", "/", "~")) or dataset.count("/") > 1 or local.exists():  # a path, not a Hub id
+        raise DatasetInputError(
+            f"dataset folder {dataset} not found: expected a local Hub-layout folder (build one with "
+            f"`gbhub build {config} --out DIR`) or a Hub id ORG/NAME"
+        )
+    return dataset
 
 
 def local_data_files(dataset: str, config: str) -> dict[str, list[str]] | None:
@@ -184,15 +219,70 @@ def label_names(dsd) -> list[str]:
     return list(dsd["train"].features["label"].names)
 
 
+def check_trainable(dsd, task: Task, dataset: str, config: str) -> None:
+    """Refuse a classification config where a split holds fewer than two classes.
+
+    One class cannot be learned or scored (accuracy 1.0 and a loss of 0 mean nothing), so the run stops
+    before training, naming the split and its counts.
+    """
+    if task.kind != "classification":
+        return
+    for split in SPLITS:
+        labels = np.asarray(arrow_table(dsd[split]).column("label").to_numpy(zero_copy_only=False))
+        present = np.unique(labels)
+        if len(present) < 2:
+            counts = ", ".join(f"{task.label_names[i]} {int((labels == i).sum()):,}" for i in present)
+            raise DatasetInputError(
+                f"split {split!r} of {dataset} [{config}] holds a single class ({counts}): a classifier needs at "
+                "least two classes in train, validation and test; rebuild the config or pick another one"
+            )
+
+
+def fingerprint(dsd) -> str:
+    """sha256 over the ids, labels and sequences of every split (what `--resume` compares)."""
+    import pandas as pd
+
+    digest = hashlib.sha256()
+    for split in SPLITS:
+        table = arrow_table(dsd[split])
+        digest.update(f"{split}:{table.num_rows}\n".encode())
+        for column in ("id", "sequence", "label"):
+            if column in table.column_names:
+                values = pd.Series(table.column(column).to_pylist(), dtype=object).astype(str)
+                digest.update(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def hub_dataset_id(dataset: str, explicit: str | None, config: str) -> str | None:
+    """The Hub dataset id for a model card, or None when it is not known (the card then leaves it out).
+
+    `explicit` (`--card-dataset-id`) wins; a Hub id (`ORG/NAME`) passed as `--dataset` is one; a local
+    folder contributes the `hub_repo_id` its provenance records once `gbhub push` published it.
+    """
+    if explicit:
+        return explicit
+    if Path(dataset).expanduser().is_dir():
+        try:
+            return read_provenance(dataset, config, required=()).get("hub_repo_id") or None
+        except LayoutError:
+            return None
+    return dataset if dataset.count("/") == 1 else None
+
+
 def longest_sequence(dsd) -> int:
     """Length of the longest sequence over all splits."""
     return max(_max_len(dsd[s]) for s in SPLITS if s in dsd)
 
 
-def _max_len(ds) -> int:
+def sequence_lengths(ds) -> np.ndarray:
+    """`(n,)` int64 length of every sequence of a split."""
     import pyarrow.compute as pc
 
-    return int(pc.max(pc.utf8_length(arrow_table(ds).column("sequence"))).as_py())
+    return np.asarray(pc.utf8_length(arrow_table(ds).column("sequence")).to_numpy(zero_copy_only=False), np.int64)
+
+
+def _max_len(ds) -> int:
+    return int(sequence_lengths(ds).max(initial=0))
 
 
 def arrow_table(ds):
@@ -200,84 +290,70 @@ def arrow_table(ds):
     return ds.flatten_indices().data if ds._indices is not None else ds.data
 
 
-def encode_split(ds, length: int, *, long_sequences: str = "crop", name: str = "") -> EncodedSplit:
-    """Encode one `datasets.Dataset` split to a fixed width.
-
-    Sequences longer than `length` keep their first `length` bases with a warning (`long_sequences=
-    "crop"`, the default), or stop the run (`"error"`).
-
-    Args:
-        ds: a split with `sequence` and `label` columns (and optionally `id`).
-        length: the model's input length.
-        long_sequences: `crop` or `error`.
-        name: the split name, for messages.
-
-    Raises:
-        DatasetInputError: a sequence is longer than `length` and `long_sequences="error"`.
-    """
-    if long_sequences not in LONG_SEQUENCE_POLICIES:
-        raise ValueError(f"long_sequences must be one of {LONG_SEQUENCE_POLICIES}, got {long_sequences!r}")
+def targets_and_ids(ds, task: Task) -> tuple[np.ndarray, list[str]]:
+    """`(targets, row ids)` of a split: int64 class ids or float32 targets `(n[, k])`, and the `id` column."""
     table = arrow_table(ds)
-    sequences = table.column("sequence").to_pylist()
-    enc = encoding.encode(sequences, length)
-    if enc.n_cropped:
-        longest = max(len(s) for s in sequences)
-        message = (
-            f"{enc.n_cropped} of {len(sequences)} sequences of split {name!r} are longer than the input "
-            f"length {length} (longest {longest} bp)"
-        )
-        if long_sequences == "error":
-            raise DatasetInputError(
-                f"{message}: raise --max-length to at least {longest}, or pass --long-sequences crop to keep "
-                f"the first {length} bases of each"
-            )
-        logger.warning("%s: keeping the first %d bases of each (--long-sequences crop)", message, length)
-    labels = np.array(table.column("label").to_numpy(zero_copy_only=False), dtype=np.int64)
+    column = table.column("label")
+    if task.kind == "classification":
+        targets = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.int64)
+    else:
+        targets = np.asarray(column.to_pylist(), dtype=np.float32)
     if "id" in table.column_names:
         row_ids = [str(x) for x in table.column("id").to_pylist()]
     else:
-        row_ids = [str(i) for i in range(len(labels))]
-    return EncodedSplit(enc.ids, enc.lengths, labels, row_ids)
+        row_ids = [str(i) for i in range(table.num_rows)]
+    return targets, row_ids
 
 
-class SequenceDataset:
-    """A map-style torch dataset over an `EncodedSplit`, fetching whole batches with one indexing op.
+# ---------------------------------------------------------------------------------------------- rows
 
-    `DataLoader` calls `__getitems__` with a batch of indices; `collate` then passes the batch through,
-    so there is no per-example Python work on the data path.
+
+class RowDataset:
+    """A map-style torch dataset over encoded model-input rows, fetching whole batches in one indexing op.
+
+    `DataLoader` calls `__getitems__` with a batch of indices; `collate` passes the batch through, so
+    the data path does no per-example Python work. Rows are windows or whole sequences.
 
     Args:
-        split: the encoded split.
-        with_index: add each row's position (`index`), to put outputs gathered across processes in order.
+        tensors: name -> `(rows, ...)` array (`input_ids`, `lengths`, `labels`, ...), all of one length.
+        trim: name of a `(rows,)` length column; when given, `input_ids` (and an `attention_mask` built
+            from it) are cut to the longest row of each batch.
     """
 
-    def __init__(self, split: EncodedSplit, *, with_index: bool = False):
+    def __init__(self, tensors: Mapping[str, np.ndarray], trim: str | None = None):
         import torch
 
-        self.ids = torch.from_numpy(np.ascontiguousarray(split.ids))
-        self.lengths = torch.from_numpy(split.lengths)
-        self.labels = torch.from_numpy(split.labels)
-        self.with_index = with_index
+        self.tensors = {k: torch.from_numpy(np.require(v, requirements=("C", "W"))) for k, v in tensors.items()}
+        self.trim = trim
+        self.n = len(next(iter(self.tensors.values())))
+        if any(len(v) != self.n for v in self.tensors.values()):
+            raise ValueError("every tensor of a RowDataset needs the same number of rows")
 
     def __len__(self) -> int:
-        return len(self.labels)
+        return self.n
 
     def __getitem__(self, index: int) -> dict:
         return self.__getitems__([index])
 
     def __getitems__(self, indices: Sequence[int]) -> dict:
-        """A batch: `input_ids` `(batch, length)` int64, `lengths` `(batch,)`, `labels` `(batch,)`[, `index`]."""
+        """A batch: every tensor indexed by `indices` (ids as int64; `index` = the row positions)."""
         import torch
 
         idx = torch.as_tensor(indices, dtype=torch.long)
-        batch = {"input_ids": self.ids[idx].long(), "lengths": self.lengths[idx], "labels": self.labels[idx]}
-        if self.with_index:
-            batch["index"] = idx
+        batch = {k: v[idx] for k, v in self.tensors.items()}
+        batch["input_ids"] = batch["input_ids"].long()
+        if self.trim:
+            lengths = batch[self.trim]
+            width = int(lengths.max()) if len(idx) else 1
+            batch["input_ids"] = batch["input_ids"][:, :width]
+            batch["attention_mask"] = (torch.arange(width)[None, :] < lengths[:, None]).long()
+            del batch[self.trim]
+        batch["index"] = idx
         return batch
 
 
 def collate(batch):
-    """Pass a batch from `SequenceDataset.__getitems__` through; concatenate single items otherwise."""
+    """Pass a batch from `RowDataset.__getitems__` through; concatenate single items otherwise."""
     if isinstance(batch, Mapping):
         return batch
     import torch
@@ -285,17 +361,81 @@ def collate(batch):
     return {k: torch.cat([b[k] for b in batch]) for k in batch[0]}
 
 
-def make_dataloader(split: EncodedSplit, batch_size: int, *, sampler=None, with_index: bool = False):
-    """A `DataLoader` of `SequenceDataset` batches, in row order unless a `sampler` is given.
+@dataclass
+class EncodedSplit:
+    """One split, encoded once: the model-input rows and how they map back to sequences.
 
-    Args:
-        split: the encoded split.
-        batch_size: rows per batch.
-        sampler: index order (e.g. `training.loop.EpochShuffleSampler`); default: sequential.
-        with_index: batches carry `index` (row positions).
+    Attributes:
+        rows: a `RowDataset` (one row per sequence, or per window of a sequence).
+        targets: `(n_sequences,)` class ids, or `(n_sequences[, k])` float targets.
+        row_ids: the dataset's `id` of each sequence.
+        plan: window -> sequence map when rows are windows (None: row i is sequence i).
+        aggregation: how window outputs become a sequence's (`mean` of logits, or `max`).
     """
-    from torch.utils.data import DataLoader
 
-    return DataLoader(
-        SequenceDataset(split, with_index=with_index), batch_size=batch_size, sampler=sampler, collate_fn=collate
-    )
+    rows: RowDataset
+    targets: np.ndarray
+    row_ids: list[str]
+    plan: WindowPlan | None = None
+    aggregation: str = "mean"
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def sequence_outputs(self, outputs: np.ndarray) -> np.ndarray:
+        """Per-sequence outputs `(n_sequences, k)` from per-row outputs `(n_rows, k)`."""
+        if self.plan is None:
+            return outputs
+        return aggregate_logits(outputs, self.plan, self.aggregation)
+
+
+@dataclass
+class Prepared:
+    """What a recipe's `prepare` returns: every split encoded once, for every seed.
+
+    Attributes:
+        splits: `train`, `validation`, `test`.
+        info: facts about the input recorded in `metrics.json` and the card (lengths, crops, windows...).
+        tokenizer: saved next to the model (`save_pretrained`) when not None.
+        reverse_complement: `batch -> input_ids` of the other strand (one-hot recipes; for
+            `--rc-augment`/`--rc-average`), or None when the encoding has none.
+    """
+
+    splits: dict[str, EncodedSplit]
+    info: dict[str, Any] = field(default_factory=dict)
+    tokenizer: Any = None
+    reverse_complement: Callable | None = None
+
+
+# ---------------------------------------------------------------------------------- one-hot encoding
+
+
+def encode_fixed_width(ds, length: int, task: Task, *, long_sequences: str = "truncate",
+                       name: str = "") -> EncodedSplit:
+    """Encode a split to `(n, length)` one-hot token ids (`training.encoding`), one row per sequence.
+
+    Sequences longer than `length` keep their first `length` bases with a warning
+    (`long_sequences="truncate"`), or stop the run (`"error"`).
+
+    Raises:
+        DatasetInputError: a sequence is longer than `length` and `long_sequences="error"`.
+    """
+    if long_sequences not in ("truncate", "error"):
+        raise ValueError(f"long_sequences must be truncate or error here, got {long_sequences!r}")
+    sequences = arrow_table(ds).column("sequence").to_pylist()
+    enc = encoding.encode(sequences, length)
+    if enc.n_cropped:
+        longest = max(len(s) for s in sequences)
+        message = (
+            f"{enc.n_cropped} of {len(sequences)} sequences of split {name!r} are longer than the input "
+            f"length {length} bp (longest {longest} bp)"
+        )
+        if long_sequences == "error":
+            raise DatasetInputError(
+                f"{message}: raise --max-length-bp to at least {longest}, or pass --long-sequences truncate to "
+                f"keep the first {length} bases of each"
+            )
+        logger.warning("%s: keeping the first %d bases of each (--long-sequences truncate)", message, length)
+    targets, row_ids = targets_and_ids(ds, task)
+    rows = RowDataset({"input_ids": enc.ids, "lengths": enc.lengths, "labels": targets})
+    return EncodedSplit(rows, targets, row_ids)

@@ -78,18 +78,80 @@ def kmer_string(sequence: str, k: int) -> str:
 
 @dataclass(frozen=True)
 class KmerIds:
-    """Vocabulary ids of every overlapping k-mer of a batch of sequences, stored ragged.
+    """Token ids of a batch of sequences, stored ragged (no special tokens, no padding).
+
+    For overlapping k-mers (:meth:`KmerTokenizer.kmer_ids`) there is one slot per base; for any other
+    tokenizer (`gbhub.training.tokenizers.DNATokenizer`) the sequences' tokens are simply concatenated.
 
     Attributes:
-        ids: `(total_bases,)` the k-mer id starting at each base of the concatenated sequences; entries
-            whose k-mer would cross into the next sequence are meaningless and never read.
+        ids: `(slots,)` the token ids; sequence `i`'s tokens are `ids[offsets[i] : offsets[i] + counts[i]]`
+            (for k-mers, the slots whose k-mer would cross into the next sequence are never read).
         offsets: `(n,)` where sequence `i` starts in `ids`.
-        counts: `(n,)` number of k-mers of sequence `i`: `max(len_i - k + 1, 0)`.
+        counts: `(n,)` number of tokens of sequence `i` (k-mers: `max(len_i - k + 1, 0)`).
     """
 
     ids: np.ndarray
     offsets: np.ndarray
     counts: np.ndarray
+
+
+def frame_rows(
+    tokens: KmerIds,
+    sequence_index: np.ndarray,
+    start: np.ndarray,
+    count: np.ndarray,
+    length: int,
+    *,
+    prefix: Sequence[int],
+    suffix: Sequence[int],
+    pad_id: int,
+    dtype: np.dtype | type = np.int64,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Assemble model inputs `prefix tokens suffix [PAD]…` from stretches of ragged token ids, vectorized.
+
+    Row `r` holds tokens `start[r] .. start[r] + count[r] - 1` of sequence `sequence_index[r]`, framed by
+    the tokenizer's special tokens (`[CLS]` … `[SEP]` for BERT; `<cls>` … for ESM) and right-padded.
+
+    Args:
+        tokens: ragged token ids (:class:`KmerIds`).
+        sequence_index: `(rows,)` which sequence each row reads.
+        start: `(rows,)` first token of each row, within its sequence.
+        count: `(rows,)` tokens in each row; `count + len(prefix) + len(suffix) <= length`.
+        length: row length in tokens, special tokens included.
+        prefix: ids put before the tokens of every row.
+        suffix: ids put right after the last token of every row.
+        pad_id: id filling the rest of the row.
+        dtype: integer dtype of the outputs.
+
+    Returns:
+        `input_ids` and `attention_mask`, both `(rows, length)`.
+
+    Raises:
+        KmerTokenizationError: a row does not fit in `length` tokens.
+    """
+    count = np.asarray(count, dtype=np.int64)
+    n_special = len(prefix) + len(suffix)
+    if len(count) and int(count.max()) + n_special > length:
+        raise KmerTokenizationError(
+            f"a row of {int(count.max())} tokens needs {int(count.max()) + n_special} positions with its special "
+            f"tokens, more than length={length}"
+        )
+    n_rows = len(count)
+    input_ids = np.full((n_rows, length), pad_id, dtype=dtype)
+    input_ids[:, : len(prefix)] = np.asarray(prefix, dtype=dtype)
+    body_width = length - n_special
+    if body_width > 0 and n_rows:
+        cols = np.arange(body_width)
+        inside = cols[None, :] < count[:, None]
+        src = tokens.offsets[sequence_index][:, None] + np.asarray(start)[:, None] + cols[None, :]
+        np.minimum(src, max(len(tokens.ids) - 1, 0), out=src)
+        body = tokens.ids[src] if len(tokens.ids) else np.zeros(src.shape, dtype=tokens.ids.dtype)
+        input_ids[:, len(prefix) : len(prefix) + body_width] = np.where(inside, body, pad_id)
+    rows = np.arange(n_rows)
+    for j, token in enumerate(suffix):  # right after each row's last token
+        input_ids[rows, len(prefix) + count + j] = token
+    attention_mask = (np.arange(length)[None, :] < (count + n_special)[:, None]).astype(dtype)
+    return input_ids, attention_mask
 
 
 class KmerTokenizer:
@@ -117,6 +179,7 @@ class KmerTokenizer:
                 f"vocabulary ({', '.join(SPECIAL_TOKENS)} then the {4**k} {k}-mers)"
             )
         self.k = k
+        self.num_special_tokens = 2  # [CLS] and [SEP] around every row
         self.pad_id = int(vocab["[PAD]"])
         self.unk_id = int(vocab["[UNK]"])
         self.cls_id = int(vocab["[CLS]"])
@@ -184,6 +247,15 @@ class KmerTokenizer:
             ids[:n_windows] = np.where(clean, self._lut[code], self.unk_id)
         return KmerIds(ids=ids, offsets=offsets, counts=counts)
 
+    def token_counts(self, sequences: Sequence[str]) -> np.ndarray:
+        """`(n,)` k-mers of each sequence, `max(len - k + 1, 0)`, known without tokenizing (windows)."""
+        lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
+        return np.maximum(lengths - self.k + 1, 0)
+
+    def token_ids(self, sequences: Sequence[str]) -> KmerIds:
+        """The ragged token ids windows are cut from (:meth:`kmer_ids`)."""
+        return self.kmer_ids(sequences)
+
     def rows(
         self,
         kmers: KmerIds,
@@ -193,7 +265,7 @@ class KmerTokenizer:
         length: int,
         dtype: np.dtype | type = np.int64,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Assemble model inputs `[CLS] k-mers [SEP] [PAD]…` from stretches of k-mers.
+        """Assemble model inputs `[CLS] k-mers [SEP] [PAD]…` from stretches of k-mers (:func:`frame_rows`).
 
         Row `r` holds k-mers `start[r] .. start[r] + count[r] - 1` of sequence `sequence_index[r]`.
 
@@ -208,25 +280,8 @@ class KmerTokenizer:
         Returns:
             `input_ids` and `attention_mask`, both `(rows, length)`.
         """
-        count = np.asarray(count, dtype=np.int64)
-        if len(count) and int(count.max()) + 2 > length:
-            raise KmerTokenizationError(
-                f"a row of {int(count.max())} k-mers needs {int(count.max()) + 2} tokens, more than "
-                f"length={length}"
-            )
-        n_rows = len(count)
-        input_ids = np.full((n_rows, length), self.pad_id, dtype=dtype)
-        input_ids[:, 0] = self.cls_id
-        if length > 2 and n_rows:
-            cols = np.arange(length - 2)
-            inside = cols[None, :] < count[:, None]
-            src = kmers.offsets[sequence_index][:, None] + np.asarray(start)[:, None] + cols[None, :]
-            np.minimum(src, max(len(kmers.ids) - 1, 0), out=src)
-            body = kmers.ids[src] if len(kmers.ids) else np.zeros(src.shape, dtype=kmers.ids.dtype)
-            input_ids[:, 1:-1] = np.where(inside, body, self.pad_id)
-        input_ids[np.arange(n_rows), count + 1] = self.sep_id
-        attention_mask = (np.arange(length)[None, :] < (count + 2)[:, None]).astype(dtype)
-        return input_ids, attention_mask
+        return frame_rows(kmers, sequence_index, start, count, length, prefix=(self.cls_id,), suffix=(self.sep_id,),
+                          pad_id=self.pad_id, dtype=dtype)
 
     def __call__(
         self,

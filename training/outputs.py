@@ -1,4 +1,4 @@
-"""Run-folder outputs shared by the CNN and DNABERT runs: atomic writes, strict JSON, predictions, hardware, selection."""
+"""Run-folder outputs of every recipe: strict JSON, prediction tables, hardware, better-than on a metric."""
 
 from __future__ import annotations
 
@@ -12,9 +12,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from gbhub.builders.hub_layout import atomic_path
-
-#: Validation metrics where larger is better (`loss` is minimised).
-GREATER_IS_BETTER = {"loss": False, "accuracy": True, "f1": True, "mcc": True, "auroc": True, "auprc": True}
+from gbhub.training.metrics_util import GREATER_IS_BETTER
 
 
 def json_safe(obj: Any) -> Any:
@@ -91,14 +89,6 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def card_dataset_id(dataset: str) -> str:
-    """The dataset id for a model card: the Hub id, or the local folder's name (`--card-dataset-id` fixes it).
-
-    The folder is resolved first, so `.` or `data/` name the folder, never an empty string.
-    """
-    path = Path(dataset).expanduser()
-    return path.resolve().name if path.exists() else dataset
-
 
 def better(value: float | None, than: float | None, metric: str) -> bool:
     """Whether validation `value` beats `than` on `metric`; None (undefined) never beats a number.
@@ -110,24 +100,3 @@ def better(value: float | None, than: float | None, metric: str) -> bool:
     if than is None:
         return True
     return value > than if GREATER_IS_BETTER[metric] else value < than
-
-
-def paper_comparison(config: str, note: str):
-    """The `PaperComparison` of `config`'s row of the paper's Table 2, or None when the paper has none."""
-    from gbhub.hub_cards.model_card import PaperComparison
-    from gbhub.training import paper_results
-
-    row = paper_results.paper_row(config)
-    if row is None:
-        return None
-    return PaperComparison(
-        columns={
-            "PyTorch CNN accuracy": row.pytorch_accuracy,
-            "PyTorch CNN F1": row.pytorch_f1,
-            "TensorFlow CNN accuracy": row.tensorflow_accuracy,
-            "TensorFlow CNN F1": row.tensorflow_f1,
-        },
-        ours={"PyTorch CNN accuracy": "accuracy", "PyTorch CNN F1": "f1"},
-        citation=paper_results.CITATION,
-        note=paper_results.SOURCE_NOTE + " " + note,
-    )

@@ -1,6 +1,7 @@
 """Synthetic: the built-in offline benchmark (planted motif vs background), the project's embedded default."""
 
 from gbhub.builders import synthetic
+from gbhub.builders.citations import GENOMIC_BENCHMARKS_HUB
 from gbhub.builders.registry import BenchmarkSpec
 
 SPEC = BenchmarkSpec(
@@ -17,7 +18,8 @@ SPEC = BenchmarkSpec(
         "of the whole pipeline, not a biological benchmark."
     ),
     source_citation="",
-    citations=(),
+    citations=(GENOMIC_BENCHMARKS_HUB,),  # its own: it does not come from the Genomic Benchmarks paper
+    homepage="",  # generated in code: no upstream page
     upstream=False,
     generate=synthetic.generate,
 )

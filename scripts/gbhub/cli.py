@@ -9,12 +9,12 @@ from typing import Sequence
 
 from gbhub import __version__
 from gbhub.builders.errors import GBHubError
-from gbhub.commands import audit, cards, create, data, train
+from gbhub.commands import audit, cards, create, data, motifs, train
 
 # Each module exposes `register(subparsers)`, adding its subcommands with `set_defaults(func=...)`;
 # `func(args)` returns an exit status. The command modules import the heavy libraries (datasets,
 # torch, transformers) inside the functions that run a command, so `gbhub --help` stays fast.
-COMMAND_MODULES = (data, audit, cards, train, create)
+COMMAND_MODULES = (data, audit, cards, train, motifs, create)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,9 +46,12 @@ def configure_logging(verbose: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run `gbhub` with `argv` (default: `sys.argv[1:]`) and return the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run `gbhub` with `argv` (default: `sys.argv[1:]`) and return the exit status.
+
+    `--help`, `--version` and usage errors exit through argparse (`SystemExit`, status 0 or 2), as
+    every argparse program does; a command's own failures are printed on one line and returned.
+    """
+    args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
     try:
         return int(args.func(args) or 0)

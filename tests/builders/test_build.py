@@ -14,6 +14,7 @@ import pytest
 
 from gbhub.builders import synthetic
 from gbhub.builders.build import build_benchmark
+from gbhub.builders.errors import OutputWriteError
 from gbhub.builders.hub_layout import write_config
 from gbhub.cli import main
 from gbhub.hub_cards.dataset_card import write_dataset_card
@@ -94,17 +95,21 @@ def test_rebuilding_one_config_keeps_the_others_and_failures_leave_the_old_one(b
     ds = datasets.load_dataset("parquet", data_files=files)
     write_config(out, "other_config", ds, {"config": "other_config"})
     before = digests(out)
-    original = datasets.Dataset.to_parquet
+    import errno
+
+    import gbhub.builders.build as build_module
+
+    original = build_module.write_parquet
     calls = []
 
-    def failing(self, path, *args, **kwargs):
+    def failing(path, *args, **kwargs):
         calls.append(path)
         if len(calls) == 2:
-            raise OSError("disk full")
-        return original(self, path, *args, **kwargs)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(path, *args, **kwargs)
 
-    monkeypatch.setattr(datasets.Dataset, "to_parquet", failing)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr(build_module, "write_parquet", failing)
+    with pytest.raises(OutputWriteError, match=rf"cannot write {out / 'synthetic'}: No space left on device; free"):
         build_benchmark("synthetic", out, cache_dir=cache, progress=False)
     monkeypatch.undo()
     assert digests(out) == before  # old config intact, nothing half-written
@@ -174,7 +179,7 @@ def test_cli_environment_and_argument_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("gbhub build: error: ") and str(not_a_folder) in err and err.count("\n") == 1
     for command in ("build", "audit"):
-        with pytest.raises(SystemExit) as exit_:
+        with pytest.raises(SystemExit) as exit_:  # a usage error: argparse exits with status 2
             main([command, "synthetic", "--out", str(tmp_path / "hub"), "--num-proc", "0"])
         assert exit_.value.code == 2
         assert "--num-proc: expected a whole number >= 1, got '0'" in capsys.readouterr().err
@@ -245,8 +250,36 @@ def test_a_failed_swap_puts_the_previous_config_back(built, tmp_path, monkeypatc
         return real_replace(src, dst)
 
     monkeypatch.setattr("gbhub.builders.hub_layout.os.replace", failing_replace)
-    with pytest.raises(OSError, match="rename failed"):
+    with pytest.raises(OutputWriteError, match="rename failed"):
         build_benchmark("synthetic", out, cache_dir=cache, progress=False)
     monkeypatch.undo()
     assert digests(out) == before
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_no_progress_hides_every_bar(tmp_path, capsys):
+    assert main(["build", "synthetic", "--out", str(tmp_path / "hub"), "--no-progress",
+                 "--cache-dir", str(tmp_path / "cache")]) == 0
+    captured = capsys.readouterr()
+    assert "it/s" not in captured.err + captured.out and "%|" not in captured.err + captured.out
+
+
+@pytest.mark.parametrize("command", ["list", "references", "build", "card", "push", "push-model"])
+def test_engine_subcommands_describe_themselves_with_dashed_flags(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = capsys.readouterr().out
+    usage, _, body = text.partition("\n\n")
+    assert body.strip() and not body.lstrip().startswith(("options:", "positional arguments:"))  # a description
+    assert "(default: False)" not in text and "(default: None)" not in text
+    flags = [word for word in text.split() if word.startswith("--")]
+    assert flags and not [flag for flag in flags if "_" in flag.split("=")[0]]
+
+
+def test_no_benchmark_or_names_with_all_is_a_one_line_error(tmp_path, capsys):
+    for argv in (["build", "--out", str(tmp_path)], ["build", "--all", "synthetic", "--out", str(tmp_path)]):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("gbhub build: error: ") and err.count("\n") == 1

@@ -41,6 +41,9 @@ def test_reads_a_valid_table(tmp_path):
         (HEADER, "a,chr1,1,5,+\nb,chr1,1,5,*\n", r"row 2 of .*strand '\*' is not '\+', '-' or empty"),
         (HEADER, "a,chr1,1,5,+\nb,chr2,1,5,+\na,chr3,1,5,-\n", r"row 3 of .*id 'a' appears twice"),
         (HEADER, "a,,1,5,+\n", r"row 1 of .*region is empty"),
+        (HEADER, "a,chr1,\uff11,5,+\n", r"row 1 of .*start '\uff11' is not an integer"),  # full-width 1
+        (HEADER, "a,chr1,1,5,+\n ,chr1,1,5,+\n", r"row 2 of .*id is empty"),
+        (HEADER, "", r"has a header but no rows"),
     ],
 )
 def test_bad_tables_name_file_row_and_fix(tmp_path, header, body, match):

@@ -13,7 +13,7 @@ from tests_helpers import fetch_one  # noqa: F401  (see tests/builders/tests_hel
 
 from gbhub.builders.assemblies import canonical_contig
 from gbhub.builders.errors import CoordinateTableError, GenomeReferenceError
-from gbhub.builders.genome import Genome, prepare
+from gbhub.builders.genome import GZIP_OPENERS, Genome, prepare
 
 
 def test_canonical_contig_spellings():
@@ -182,3 +182,15 @@ def test_an_error_inside_extraction_is_not_masked(tiny_fasta, tmp_path, monkeypa
     monkeypatch.setattr("gbhub.builders.genome._extract", boom)
     with pytest.raises(RuntimeError, match="disk error"):
         fetch_one(genome, "chr1", 0, 4)
+
+
+@pytest.mark.parametrize("backend", list(GZIP_OPENERS))
+def test_every_gzip_reader_prepares_the_same_bytes(tiny_fasta, tmp_path, monkeypatch, backend):
+    text = tiny_fasta.read_bytes()  # as gzip and as bgzip (multi-member)
+    single, multi = tmp_path / "one.fa.gz", tmp_path / "multi.fa.gz"
+    single.write_bytes(gzip.compress(text, mtime=0))
+    multi.write_bytes(gzip.compress(text[:30], mtime=0) + gzip.compress(text[30:], mtime=0))
+    plain = (prepare(tiny_fasta, tmp_path / "plain", progress=False) / "sequence.bin").read_bytes()
+    monkeypatch.setattr("gbhub.builders.genome.GZIP_BACKEND", backend)
+    for path in (single, multi):
+        assert (prepare(path, tmp_path / f"{backend}-{path.stem}", progress=False) / "sequence.bin").read_bytes() == plain

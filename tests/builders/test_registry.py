@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from gbhub.builders.citations import GENOMIC_BENCHMARKS_HUB
 from gbhub.builders.coordinates import read_table
 from gbhub.builders.errors import GenomeReferenceError, UnknownBenchmarkError
 from gbhub.builders.references import REFERENCES, parse_reference_args
@@ -22,7 +23,10 @@ def test_registry_holds_the_nine_and_synthetic():
     assert list(registry()) == sorted(NINE + ["synthetic"])
     for spec in registry().values():
         assert spec.license == "apache-2.0" and spec.version == 0
-        assert "gresova2023genomic" in spec.citations[0]
+        if spec.upstream:
+            assert "gresova2023genomic" in spec.citations[0]
+        else:  # generated in code: its own citation and no upstream homepage
+            assert spec.citations == (GENOMIC_BENCHMARKS_HUB,) and spec.homepage == ""
         assert set(spec.class_references.values()) <= set(REFERENCES)
 
 

@@ -14,6 +14,7 @@ from huggingface_hub import DatasetCard
 
 from gbhub.builders.hub_layout import LayoutError
 from gbhub.hub_cards import dataset_card
+from gbhub.hub_cards import stats as st
 from gbhub.hub_cards.dataset_card import CardError, write_dataset_card
 
 FEATURE_COLUMNS = ("id", "sequence", "label", "region", "start", "end", "strand")
@@ -295,3 +296,133 @@ def test_row_counts_differing_from_provenance_is_a_clear_error(tmp_path):
     prov_path.write_text(json.dumps(prov))
     with pytest.raises(CardError, match=r"toy_binary/test: provenance records 1 rows, the Parquet holds 19"):
         write_dataset_card(root)
+
+
+# ------------------------------------------------------------------------------ what the card claims
+
+
+def _write_config(root: Path, config: str, lengths: dict[str, list[int]], classes=("negative", "positive"),
+                  prov: dict | None = None) -> Path:
+    """A config whose sequences have exactly `lengths` per split (labels alternate), with provenance."""
+    rng = np.random.default_rng(1)
+    counts = {}
+    for split, ls in lengths.items():
+        seqs = ["".join(rng.choice(list("ACGT"), n)) for n in ls]
+        labels = [i % len(classes) for i in range(len(ls))]
+        ds = datasets.Dataset.from_dict({
+            "id": [f"{split}_{i}" for i in range(len(ls))], "sequence": seqs, "label": labels,
+            "region": ["chr1"] * len(ls), "start": [0] * len(ls), "end": ls, "strand": ["+"] * len(ls),
+        }, features=_features(list(classes)))
+        path = root / config / f"{split}-00000-of-00001.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ds.to_parquet(str(path))
+        counts[split] = len(ls)
+    (root / "provenance").mkdir(parents=True, exist_ok=True)
+    record = {**_provenance(config, list(classes), counts, upstream=True), **(prov or {})}
+    (root / "provenance" / f"{config}.json").write_text(json.dumps(record), encoding="utf-8")
+    return root
+
+
+def test_dnabert_input_is_515_bp_and_truncation_counts_use_it(tmp_path):
+    """512 tokens = [CLS] + 510 overlapping 6-mers + [SEP]; 510 6-mers span 515 bp (not 517)."""
+    from gbhub.training.windows import plan_windows
+
+    assert dataset_card.DNABERT_MAX_BP == 515
+    assert plan_windows([515, 516, 517], k=6, max_length=512).windows_per_sequence.tolist() == [1, 2, 2]
+    root = _write_config(tmp_path, "edge", {"train": [514, 515, 516, 517], "validation": [300, 515],
+                                            "test": [515, 600]})
+    text = write_dataset_card(root).read_text(encoding="utf-8")
+    assert "3 of 8 sequences (37.5%) are longer than one DNABERT-6 input (512 tokens = 515 bp)" in text
+    assert "517 bp" not in text and "515 bp" in text.split("## Usage", 1)[1].split("## Splits", 1)[0]
+    fits = _write_config(tmp_path / "fits", "fits", {"train": [515, 20], "validation": [30], "test": [40]})
+    assert "All sequences fit one DNABERT-6 input (512 tokens = 515 bp; the longest here is 515 bp)." in \
+        write_dataset_card(fits).read_text(encoding="utf-8")
+
+
+def test_default_config_is_chosen_deliberately(tmp_path, monkeypatch):
+    root = make_hub_folder(tmp_path)
+    prov_path = root / "provenance" / "toy_binary.json"
+    prov = json.loads(prov_path.read_text())
+    prov.update(parent="toy_three", variant_note="A variant.")  # the first by name is a variant: not the default
+    prov_path.write_text(json.dumps(prov))
+    card = DatasetCard.load(write_dataset_card(root))
+    assert [c["config_name"] for c in card.data.to_dict()["configs"] if c.get("default")] == ["toy_three"]
+    assert 'load_dataset("<org>/genomic-benchmarks", "toy_three")' in card.text.split("## Splits")[0]
+    assert "`toy_three`, the default: the first non-variant config by name, as this repository has no " \
+           "`human_nontata_promoters`" in card.text
+    ds = datasets.load_dataset(str(root), split="test")  # no config name: the default
+    assert ds.features["label"].names == ["enhancer", "ocr", "promoter"]
+    monkeypatch.setattr(dataset_card, "PREFERRED_DEFAULT_CONFIGS", ("human_nontata_promoters", "toy_binary"))
+    prov.update(parent=None)
+    prov_path.write_text(json.dumps(prov))
+    data = DatasetCard.load(write_dataset_card(root)).data.to_dict()
+    assert [c["config_name"] for c in data["configs"] if c.get("default")] == ["toy_binary"]
+    assert dataset_card.PREFERRED_DEFAULT_CONFIGS[0] == "human_nontata_promoters"
+    assert dataset_card._default_note("human_nontata_promoters").startswith("fixed-length 251 bp human sequences")
+
+
+def test_title_and_pretty_name_agree(tmp_path, hub_dir):
+    def title_and_pretty(folder):
+        card = DatasetCard.load(folder / "README.md")
+        return re.search(r"^# (.+)$", card.text, re.M)[1], card.data.pretty_name
+
+    assert title_and_pretty(hub_dir) == ("Genomic Benchmarks", "Genomic Benchmarks")
+    one = _write_config(tmp_path, "solo", {"train": [50, 60], "validation": [50, 60], "test": [50, 60]},
+                        prov={"pretty_name": "Solo benchmark"})
+    write_dataset_card(one)
+    assert title_and_pretty(one) == ("Solo benchmark", "Solo benchmark")
+
+
+def test_synthetic_config_cites_and_links_itself_not_the_paper(tmp_path):
+    from gbhub.builders import build
+    from gbhub.builders.citations import GENOMIC_BENCHMARKS_HUB
+
+    out = tmp_path / "hub"
+    build.build_benchmark("synthetic", out)
+    text = write_dataset_card(out).read_text(encoding="utf-8")
+    card = DatasetCard.load(out / "README.md")
+    assert card.data.pretty_name == "Synthetic planted-motif benchmark" and text.count(GENOMIC_BENCHMARKS_HUB) == 2
+    assert "gresova2023genomic" not in text and "ML-Bioinfo-CEITEC" not in text and "homepage" not in text
+    assert "It is not part of *Genomic Benchmarks*" in text and "generated in code by `genomic-benchmarks-hub`" in text
+    # every synthetic sequence is 200 bp: the "length" image shows class sizes, and its alt text says so
+    assert "![Sequences per class of synthetic (every sequence is 200 bp, so no length histogram)]" in text
+
+
+def test_gc_axis_fits_the_data():
+    from gbhub.hub_cards import plots
+
+    rng = np.random.default_rng(0)
+    values = {"a": rng.uniform(0.38, 0.62, 500), "b": np.r_[rng.uniform(0.40, 0.55, 300), np.nan]}
+    edges = plots.gc_bins(values)
+    finite = np.concatenate(list(values.values()))[:-1]
+    assert 0.37 <= edges[0] <= finite.min() and finite.max() < edges[-1] <= 0.63  # not 0-1
+    assert len(edges) - 1 <= plots.MAX_BINS
+    assert np.allclose(np.diff(edges), edges[1] - edges[0])
+    stats = st.summarize(["a", "b"], {"train": st.SplitColumns(
+        labels=np.r_[np.zeros(500, np.int64), np.ones(301, np.int64)], lengths=np.full(801, 100),
+        gc=np.r_[values["a"], values["b"]])})
+    ax = plots.gc_figure(stats, "toy").axes[0]
+    assert ax.get_xlim() == pytest.approx((edges[0], edges[-1]))
+    wide = plots.gc_bins({"a": np.array([0.0, 1.0])})
+    assert wide[0] == 0.0 and wide[-1] >= 1.0 and len(wide) - 1 <= plots.MAX_BINS
+    assert plots.gc_bins({"a": np.array([np.nan])}).tolist() == pytest.approx(np.linspace(0, 1, 51).tolist())
+
+
+def test_length_image_content_and_alt_text_agree():
+    from gbhub.hub_cards import plots
+
+    def stats_of(lengths):
+        labels = np.array([0, 0, 0, 1, 1], np.int64)
+        return st.summarize(["neg", "pos"], {"train": st.SplitColumns(labels=labels, lengths=np.asarray(lengths),
+                                                                     gc=np.full(5, 0.5))})
+
+    fixed = stats_of([251] * 5)
+    ax = plots.length_figure(fixed, "fixed").axes[0]
+    assert [p.get_height() for p in ax.patches] == [3, 2] and ax.get_ylabel() == "sequences"
+    assert "every sequence is 251 bp" in ax.get_title()
+    assert plots.alt_texts("fixed", fixed)["length"] == \
+        "Sequences per class of fixed (every sequence is 251 bp, so no length histogram)"
+    varied = stats_of([100, 120, 251, 90, 300])
+    ax = plots.length_figure(varied, "varied").axes[0]
+    assert ax.get_xlabel().startswith("sequence length (bp)") and ax.get_ylabel() == "fraction of class"
+    assert plots.alt_texts("varied", varied)["length"] == "Histogram of sequence length per class of varied"

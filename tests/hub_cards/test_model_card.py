@@ -81,6 +81,6 @@ def test_fine_tune_card_has_base_model_and_no_paper(tmp_path):
 
 
 def test_local_dataset_name_is_not_linked(tmp_path):
-    text = write_model_card(tmp_path, _info(dataset_id="synthetic-data")).read_text()
-    assert "huggingface.co/datasets/synthetic-data" not in text
+    text = write_model_card(tmp_path, _info(dataset_id=None)).read_text()
+    assert "huggingface.co/datasets/" not in text and "model-index" not in text and "datasets:" not in text
     assert "--card-dataset-id" in text

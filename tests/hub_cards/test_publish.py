@@ -288,3 +288,47 @@ def test_model_runs_leave_every_checkpoint_local_including_per_seed_ones():
         assert not is_uploadable(path, MODEL_RUN_IGNORE), path
     for path in ("model.safetensors", "seed-2/model.safetensors", "seed-2/metrics.json", "README.md"):
         assert is_uploadable(path, MODEL_RUN_IGNORE), path
+
+
+def test_dry_run_of_a_built_folder_changes_no_local_file(tmp_path, capsys):
+    from gbhub.cli import main
+
+    out = tmp_path / "hub"
+    assert main(["build", "synthetic", "--out", str(out), "--no-progress"]) == 0
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(out.rglob("*")) if p.is_file()}
+    capsys.readouterr()
+    assert main(["push", str(out), "--repo-id", "acme/genomic-benchmarks", "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(out.rglob("*")) if p.is_file()}
+    assert after == before  # byte-identical, not even rewritten
+    assert "acme/genomic-benchmarks" not in (out / "README.md").read_text()
+    card = re.search(r"^add +(\S+ \S+)  README\.md$", printed, flags=re.M)
+    assert card and "dry run: nothing was uploaded" in printed
+
+
+@pytest.mark.parametrize("command", ["push", "push-model", "card"])
+@pytest.mark.parametrize("repo", ["a/b/c", "org/na--me", "x y/z"])
+def test_invalid_repo_ids_are_refused_as_huggingface_hub_does(tmp_path, capsys, command, repo):
+    from gbhub.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main([command, str(tmp_path), f"--repo-id={repo}"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --repo-id: " in err and repr(repo) in err and "Traceback" not in err
+
+
+def test_references_lists_the_synthetic_reference_as_cached_after_a_build(tmp_path, capsys):
+    import json
+
+    from gbhub.cli import main
+
+    cache = tmp_path / "cache"
+    assert main(["references", "--json", "--cache-dir", str(cache)]) == 0
+    assert {r["key"]: r["cached"] for r in json.loads(capsys.readouterr().out)}["synthetic"] is None
+    assert main(["build", "synthetic", "--out", str(tmp_path / "hub"), "--cache-dir", str(cache), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["references", "--json", "--cache-dir", str(cache)]) == 0
+    rows = {r["key"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["synthetic"]["cached"] == str(cache / "builtin" / "synthetic" / "reference.fa")
+    assert rows["GRCh38_ensembl100"]["cached"] is None

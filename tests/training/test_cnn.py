@@ -1,4 +1,4 @@
-"""gbhub.training.cnn: the paper's architecture, the logits loss, input checks, save/load through the Auto classes."""
+"""gbhub.training.models.cnn: the paper's architecture, the logits loss, input checks, save/load through the Auto classes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from torch import nn
 from transformers import AutoConfig, AutoModelForSequenceClassification
 
 from gbhub.training import encoding
-from gbhub.training.cnn import CNNConfig, CNNForSequenceClassification
+from gbhub.training.models.cnn import CNNConfig, CNNForSequenceClassification
 
 
 def _model(num_labels=2, length=251, **kwargs):

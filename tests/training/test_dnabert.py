@@ -13,32 +13,16 @@ import yaml
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from gbhub.training import dnabert_cli  # noqa: E402
-from gbhub.training.dnabert import DNABertArguments, DNABertError, load_tokenizer, predict  # noqa: E402
-from gbhub.training.kmer import dnabert_vocab  # noqa: E402
+from tiny_checkpoints import save_tiny_dnabert  # noqa: E402  (tests/training/tiny_checkpoints.py)
+
+from gbhub.cli import main  # noqa: E402
+from gbhub.training.kmer import KmerTokenizationError, dnabert_vocab  # noqa: E402
+from gbhub.training.recipes.lm import predict  # noqa: E402
+from gbhub.training.tokenizers import DNATokenizer, check_equivalence, load_kmer_tokenizer  # noqa: E402
 
 CONFIG = "synthetic"
-MAX_LENGTH = 192  # 200 bp synthetic sequences -> 195 6-mers -> 2 windows of 190 k-mers (exercises windowing)
+MAX_TOKENS = 192  # 200 bp synthetic sequences -> 195 6-mers -> 2 windows of 190 k-mers (exercises windowing)
 BASE_ID = "test-org/tiny-dnabert-6"
-
-
-def save_tiny_dnabert(folder: Path, *, tokenizer_files: bool = True) -> Path:
-    """A tiny random BertForSequenceClassification with the DNABERT-6 vocabulary, laid out like
-    `zhihan1996/DNA_bert_6` (config + weights + `vocab.txt` + `tokenizer_config.json`)."""
-    from transformers import BertConfig, BertForSequenceClassification
-
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=4101, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-        max_position_embeddings=512,
-    )
-    BertForSequenceClassification(config).save_pretrained(folder)
-    if tokenizer_files:
-        (folder / "vocab.txt").write_text("\n".join(dnabert_vocab(6)) + "\n", encoding="utf-8")
-        # no `do_lower_case` key, as in old checkpoints: BertTokenizer would default to lower-casing every
-        # k-mer into [UNK]; load_tokenizer must force do_lower_case=False
-        (folder / "tokenizer_config.json").write_text(json.dumps({"max_len": 512}), encoding="utf-8")
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +49,8 @@ def workspace(tmp_path_factory):
 
 def common_args(root: Path, out: Path) -> list[str]:
     return [
-        "--dataset", str(root / "data"), "--config", CONFIG, "--out", str(out),
-        "--model", str(root / "tiny-dnabert"), "--max-length", str(MAX_LENGTH), "--cpu",
+        "train", "dnabert", "--dataset", str(root / "data"), "--config", CONFIG, "--out", str(out),
+        "--model", str(root / "tiny-dnabert"), "--max-tokens", str(MAX_TOKENS), "--cpu", "--no-progress",
     ]
 
 
@@ -74,10 +58,10 @@ def common_args(root: Path, out: Path) -> list[str]:
 def run(workspace, single_thread):
     """One fine-tune (4 epochs on 384 training sequences); returns the run folder."""
     out = workspace / "run"
-    status = dnabert_cli.main(
+    status = main(
         common_args(workspace, out)
         + ["--lr", "5e-3", "--epochs", "4", "--max-train-samples", "384", "--logging-steps", "6",
-           "--card-base-model", BASE_ID]
+           "--card-base-model", BASE_ID, "--card-dataset-id", "org/synthetic"]
     )
     assert status == 0
     return out
@@ -90,9 +74,10 @@ def test_learns_loss_falls_beats_chance(run):
     assert record["metrics"]["validation"]["accuracy"] >= 0.9
     assert record["metrics"]["test"]["accuracy"] >= 0.9  # chance is 0.5
     assert record["best_epoch"] in [h["epoch"] for h in record["history"]]
-    ls = record["long_sequences"]
-    assert ls["strategy"] == "mean" and ls["window_bp"] == MAX_LENGTH - 2 + 5
-    assert ls["splits"]["test"] == {"sequences": 400, "windows": 800, "longest_bp": 200, "longer_than_window": 400}
+    ls = record["input"]
+    assert ls["long_sequences"] == "windows" and ls["window_bp"] == MAX_TOKENS - 2 + 5
+    assert ls["splits"]["test"] == {"sequences": 400, "windows": 800, "longest_bp": 200, "longest_tokens": 195,
+                                   "longer_than_window": 400}
     print("tiny DNABERT CPU throughput:", record["throughput"])
 
 
@@ -112,8 +97,8 @@ def test_save_reload_predicts_identically(run, workspace):
 
     test = load_dataset(str(workspace / "data"), CONFIG, split="test")
     saved = pd.read_csv(run / "predictions_test.csv")
-    assert saved["id"].tolist() == test["id"] and (saved["windows"] == 2).all()
-    probs = predict(run, test["sequence"], max_length=MAX_LENGTH, device="cpu")
+    assert saved["id"].tolist() == test["id"]
+    probs = predict(run, test["sequence"], max_tokens=MAX_TOKENS, device="cpu")
     np.testing.assert_allclose(probs, saved[["prob_negative", "prob_positive"]].to_numpy(), atol=2e-6)
     assert (probs.argmax(1) == saved["prediction"].to_numpy()).all()
     metrics = json.loads((run / "metrics.json").read_text())["metrics"]["test"]
@@ -133,19 +118,19 @@ def test_card_parses_and_matches_metrics(run):
     card = card_test_results(run / "README.md")
     expected = {k: v for k, v in record["metrics"]["test"].items() if k in CARD_METRICS and v is not None}
     assert card == pytest.approx(expected) and set(card) == set(expected)
-    assert "--long-seq mean" in text and "warm-up ratio 0.1" in text
+    assert "--long-sequences windows" in text and "warm-up ratio 0.1" in text
 
 
 def test_truncate_strategy_and_seeds(workspace, single_thread, tmp_path):
     out = tmp_path / "run"
-    status = dnabert_cli.main(
+    status = main(
         common_args(workspace, out)
-        + ["--long-seq", "truncate", "--max-steps", "3", "--max-train-samples", "64", "--seeds", "1,2",
+        + ["--long-sequences", "truncate", "--max-steps", "3", "--max-train-samples", "64", "--seeds", "1,2",
            "--batch-size", "16"]
     )
     assert status == 0
     record = json.loads((out / "metrics.json").read_text())
-    assert record["long_sequences"]["splits"]["test"]["windows"] == 400
+    assert record["input"]["splits"]["test"]["windows"] == 400
     assert record["global_step"] == 3 and record["seeds"] == [1, 2]
     assert set(record["per_seed"]) == {"1", "2"} and record["summary"]["test"]["accuracy"]["n"] == 2
     assert (out / "seed-1" / "predictions_test.csv").is_file()
@@ -153,32 +138,34 @@ def test_truncate_strategy_and_seeds(workspace, single_thread, tmp_path):
 
 
 def test_bad_inputs_fail_with_one_line(workspace, tmp_path, capsys):
-    base = ["--dataset", str(workspace / "data"), "--config", CONFIG, "--out", str(tmp_path / "x"),
-            "--model", str(workspace / "tiny-dnabert"), "--cpu"]
-    assert dnabert_cli.main(base + ["--max-length", "1024"]) == 2
+    base = ["train", "dnabert", "--dataset", str(workspace / "data"), "--config", CONFIG, "--out",
+            str(tmp_path / "x"), "--model", str(workspace / "tiny-dnabert"), "--cpu"]
+    assert main(base + ["--max-tokens", "1024"]) == 2
     assert "exceeds the 512 positions" in capsys.readouterr().err
-    assert dnabert_cli.main(base + ["--kmer", "5"]) == 2
+    assert main(base + ["--kmer", "5"]) == 2
     assert "lacks 1024 of the 1024 5-mers" in capsys.readouterr().err
-    bad_config = ["--dataset", str(workspace / "data"), "--config", "nope", "--out", str(tmp_path / "y"),
-                  "--model", str(workspace / "tiny-dnabert")]
-    assert dnabert_cli.main(bad_config) == 2
+    assert main(base + ["--kmer", "7"]) == 2
+    assert "--kmer must be 3, 4, 5 or 6" in capsys.readouterr().err
+    bad_config = ["train", "dnabert", "--dataset", str(workspace / "data"), "--config", "nope", "--out",
+                  str(tmp_path / "y"), "--model", str(workspace / "tiny-dnabert")]
+    assert main(bad_config) == 2
     assert "nope" in capsys.readouterr().err
     no_model = [a for a in base if a not in ("--model", str(workspace / "tiny-dnabert"))]
-    assert dnabert_cli.main(no_model) == 2  # the default Hub checkpoint, offline and not cached
+    assert main(no_model) == 2  # the default Hub checkpoint, offline and not cached
     assert "cannot read the config of checkpoint 'zhihan1996/DNA_bert_6'" in capsys.readouterr().err
-    assert dnabert_cli.main(["--config", CONFIG]) == 2
-    assert "--dataset is required" in capsys.readouterr().err
-    assert not (tmp_path / "x").exists()
+    assert main(["train", "dnabert", "--config", CONFIG]) == 2
+    assert "missing --dataset, --out" in capsys.readouterr().err
+    assert not (tmp_path / "x" / "metrics.json").exists()
 
 
 def test_tokenizer_built_offline_when_checkpoint_has_none(tmp_path, caplog):
     folder = save_tiny_dnabert(tmp_path / "bare", tokenizer_files=False)
-    tokenizer, fast, source = load_tokenizer(str(folder))
+    tokenizer, fast, source = load_kmer_tokenizer(str(folder))
     assert source.startswith("built offline") and len(tokenizer) == 4101 and fast.k == 6
     assert "ships no usable tokenizer" in caplog.text
     assert tokenizer("AAAAAA CCCCCC")["input_ids"] == [2, 5, 2735, 3]  # not the all-[UNK] vocab_file trap
     checkpoint = save_tiny_dnabert(tmp_path / "full")
-    tokenizer, fast, source = load_tokenizer(str(checkpoint))
+    tokenizer, fast, source = load_kmer_tokenizer(str(checkpoint))
     assert source.startswith("from the checkpoint") and fast.k == 6 and not tokenizer.do_lower_case
     assert tokenizer("AAAAAA CCCCCC")["input_ids"] == [2, 5, 2735, 3]
 
@@ -186,25 +173,26 @@ def test_tokenizer_built_offline_when_checkpoint_has_none(tmp_path, caplog):
 def test_equivalence_check_catches_a_lower_casing_tokenizer():
     from transformers import BertTokenizer
 
-    from gbhub.training.dnabert import check_equivalence
     from gbhub.training.kmer import KmerTokenizer, build_dnabert_tokenizer
 
-    check_equivalence(build_dnabert_tokenizer(3), KmerTokenizer.dnabert(3), max_length=64)
-    with pytest.raises(DNABertError, match="differ on input_ids"):
-        check_equivalence(BertTokenizer(vocab=dnabert_vocab(3), do_lower_case=True), KmerTokenizer.dnabert(3))
+    check_equivalence(DNATokenizer(build_dnabert_tokenizer(3), KmerTokenizer.dnabert(3)), max_length=64)
+    lower = BertTokenizer(vocab=dnabert_vocab(3), do_lower_case=True)
+    with pytest.raises(KmerTokenizationError, match="differ on input_ids"):
+        check_equivalence(DNATokenizer(lower, KmerTokenizer.dnabert(3)))
 
 
-def test_args_json_overlay(tmp_path):
+def test_args_json_overlay_and_protocol(tmp_path):
+    """command line > --args-json > protocol > recipe defaults, through the one argument schema."""
+    from gbhub.training.recipes import get_recipe
+    from gbhub.training.run import parse
+
     path = tmp_path / "args.json"
-    path.write_text(json.dumps({"dataset": "d", "config": "c", "out": "o", "lr": 1e-4, "seeds": [1, 2]}))
-    args = DNABertArguments.from_json(path, lr=3e-5)
-    assert args.lr == 3e-5 and args.seeds == (1, 2) and args.epochs == 4.0 and args.batch_size == 32
+    path.write_text(json.dumps({"dataset": str(tmp_path), "config": "c", "out": str(tmp_path / "o"), "lr": 1e-4,
+                                "seeds": [1, 2], "max_tokens": 256}))
+    args = parse(get_recipe("dnabert"), {"args_json": str(path), "lr": 3e-5})
+    assert args.run.lr == 3e-5 and args.run.seeds == (1, 2) and args.run.epochs == 4 and args.run.batch_size == 32
+    assert args.model.max_tokens == 256 and args.run.selection_metric == "accuracy"  # the notebook protocol
+    assert args.run.eval_batch_size == 128  # 4x the batch size
     path.write_text(json.dumps({"learning_rate": 1e-4}))
-    with pytest.raises(DNABertError, match="unknown key"):
-        DNABertArguments.from_json(path)
-    parser = __import__("argparse").ArgumentParser()
-    dnabert_cli.register(parser.add_subparsers())
-    ns = parser.parse_args(["dnabert", "--args-json", str(tmp_path / "a.json"), "--seeds", "3,4", "--cpu"])
-    (tmp_path / "a.json").write_text(json.dumps({"dataset": "d", "config": "c", "out": "o", "epochs": 2}))
-    args = dnabert_cli.arguments_from_namespace(ns)
-    assert (args.seeds, args.cpu, args.epochs, args.lr) == ((3, 4), True, 2, 8e-5)
+    with pytest.raises(ValueError, match="unknown argument"):
+        parse(get_recipe("dnabert"), {"args_json": str(path)})

@@ -47,7 +47,7 @@ def _comparable(record: dict) -> dict:
 
 def test_synthetic_is_learned_and_run_folder_is_complete(synthetic, tmp_path):
     run = tmp_path / "run"
-    assert _train(synthetic, run, "--epochs", "12") == 0
+    assert _train(synthetic, run, "--epochs", "12", "--card-dataset-id", "org/synthetic") == 0
     record = _metrics(run)
     assert set(record["metrics"]) == set(SPLITS)
     for split in SPLITS:
@@ -75,7 +75,7 @@ def test_synthetic_is_learned_and_run_folder_is_complete(synthetic, tmp_path):
     # from_pretrained round trip: the saved model predicts what the run wrote
     from transformers import AutoModelForSequenceClassification
 
-    import gbhub.training.cnn  # noqa: F401  (registers the Auto classes)
+    import gbhub.training.models.cnn  # noqa: F401  (registers the Auto classes)
 
     model = AutoModelForSequenceClassification.from_pretrained(run).eval()
     test_ds = datasets.load_dataset(str(synthetic), "synthetic", split="test")
@@ -87,16 +87,16 @@ def test_synthetic_is_learned_and_run_folder_is_complete(synthetic, tmp_path):
 
 
 def test_same_seed_gives_same_metrics(synthetic, tmp_path):
-    args = ("--epochs", "2", "--max-train-samples", "500", "--seed", "7")
+    args = ("--epochs", "2", "--max-train-samples", "500", "--seeds", "7")
     assert _train(synthetic, tmp_path / "a", *args) == 0
     assert _train(synthetic, tmp_path / "b", *args) == 0
     assert _comparable(_metrics(tmp_path / "a")) == _comparable(_metrics(tmp_path / "b"))
-    assert _train(synthetic, tmp_path / "c", "--epochs", "2", "--max-train-samples", "500", "--seed", "8") == 0
+    assert _train(synthetic, tmp_path / "c", "--epochs", "2", "--max-train-samples", "500", "--seeds", "8") == 0
     assert _metrics(tmp_path / "c")["metrics"] != _metrics(tmp_path / "a")["metrics"]
 
 
 def test_resume_continues_exactly(synthetic, tmp_path):
-    args = ("--max-train-samples", "500", "--seed", "3")
+    args = ("--max-train-samples", "500", "--seeds", "3")
     assert _train(synthetic, tmp_path / "straight", "--epochs", "3", *args) == 0
     assert _train(synthetic, tmp_path / "resumed", "--epochs", "2", *args) == 0
     assert (tmp_path / "resumed" / "checkpoint-last" / "trainer_state.json").is_file()
@@ -106,14 +106,26 @@ def test_resume_continues_exactly(synthetic, tmp_path):
     assert _comparable(resumed) == _comparable(_metrics(tmp_path / "straight"))
 
 
+def test_resume_refuses_changed_settings_or_data(synthetic, tmp_path, capsys):
+    args = ("--max-train-samples", "300", "--seeds", "3")
+    assert _train(synthetic, tmp_path / "run", "--epochs", "1", *args) == 0
+    assert _train(synthetic, tmp_path / "run", "--epochs", "2", "--resume", "--lr", "0.05", *args) == 2
+    err = capsys.readouterr().err
+    assert "lr: checkpoint 0.001, now 0.05" in err and "drop --resume to start over" in err
+    assert _train(synthetic, tmp_path / "run", "--epochs", "2", "--resume", "--max-train-samples", "200",
+                  "--seeds", "3") == 2
+    assert "dataset_fingerprint" in capsys.readouterr().err
+    assert _metrics(tmp_path / "run")["hyperparameters"]["lr"] == 0.001  # the refused runs wrote nothing
+
+
 def test_max_steps_gradient_accumulation_and_rc_options(synthetic, tmp_path):
     run = tmp_path / "run"
     args = ("--protocol", "extended", "--epochs", "2", "--max-steps", "7", "--gradient-accumulation-steps", "2",
             "--max-train-samples", "640")
     assert _train(synthetic, run, *args) == 0
     record = _metrics(run)
-    hp = record["hyperparameters"]
-    assert hp["rc_augment"] and hp["rc_average"] and hp["early_stopping_patience"] == 4
+    hp, model_args = record["hyperparameters"], record["model_arguments"]
+    assert model_args["rc_augment"] and model_args["rc_average"] and hp["early_stopping_patience"] == 4
     # 640 rows / 64 = 10 batches = 5 optimizer steps per epoch: 5 + 2, stopping mid-epoch 2
     assert record["global_step"] == 7 and record["epochs_run"] == 2 and record["stop_reason"] == "max_steps"
 
@@ -122,7 +134,7 @@ def test_seeds_report_mean_and_std(synthetic, tmp_path):
     overlay = tmp_path / "args.json"
     overlay.write_text(json.dumps({"epochs": 1, "max_train_samples": 300}))
     run = tmp_path / "run"
-    assert _train(synthetic, run, "--seeds", "1,2", "--args-json", str(overlay)) == 0
+    assert _train(synthetic, run, "--seeds", "1,2", "--args-json", str(overlay), "--card-dataset-id", "org/syn") == 0
     record = _metrics(run)
     assert record["seeds"] == [1, 2] and record["selected_seed"] in (1, 2)
     assert record["hyperparameters"]["epochs"] == 1
@@ -135,7 +147,7 @@ def test_seeds_report_mean_and_std(synthetic, tmp_path):
     assert "Mean ± standard deviation over 2 seeds" in (run / "README.md").read_text()
     # each seed's resumable state holds that seed's model and optimizer only
     assert sorted(p.name for p in (run / "seed-2" / "checkpoint-last").iterdir()) == [
-        "model.safetensors", "optimizer.bin", "random_states_0.pkl", "trainer_state.json"]
+        "model.safetensors", "optimizer.bin", "random_states_0.pkl", "scheduler.bin", "trainer_state.json"]
 
 
 def test_two_processes_through_torchrun_unchanged(synthetic, tmp_path):
@@ -156,7 +168,7 @@ def test_two_processes_through_torchrun_unchanged(synthetic, tmp_path):
     assert record["hardware"]["processes"] == 2
     assert record["global_step"] == 4  # 512 rows / (2 processes x 64)
     assert len(pd.read_csv(run / "predictions_test.csv")) == 400  # gather_for_metrics drops the padding
-    assert proc.stdout.count("run folder:") == 1  # printed by the main process only
+    assert proc.stdout.count("model run:") == 1  # printed by the main process only
 
 
 # --- bad input -------------------------------------------------------------------------------------------
@@ -203,35 +215,43 @@ def test_too_long_sequences_are_cropped_with_warning_or_refused(tmp_path, capsys
     write_hub_folder(tmp_path / "data", "toy", splits, ["a", "b"])
     base = ["train", "cnn", "--dataset", str(tmp_path / "data"), "--config", "toy", *FAST, "--epochs", "1"]
 
-    assert main([*base, "--out", str(tmp_path / "refuse"), "--max-length", "80", "--long-sequences", "error"]) == 2
+    assert main([*base, "--out", str(tmp_path / "refuse"), "--max-length-bp", "80", "--long-sequences", "error"]) == 2
     err = capsys.readouterr().err
-    assert "1 of 64 sequences of split 'test' are longer than the input length 80 (longest 100 bp)" in err
-    assert "raise --max-length to at least 100" in err
+    assert "1 of 64 sequences of split 'test' are longer than the input length 80 bp (longest 100 bp)" in err
+    assert "raise --max-length-bp to at least 100" in err
 
     with caplog.at_level(logging.WARNING, logger="gbhub.training.data"):
-        assert main([*base, "--out", str(tmp_path / "crop"), "--max-length", "80"]) == 0
+        assert main([*base, "--out", str(tmp_path / "crop"), "--max-length-bp", "80"]) == 0
     assert "1 of 64 sequences of split 'test' are longer" in caplog.text
     record = _metrics(tmp_path / "crop")
-    assert record["input_length"] == 80 and record["n_cropped"] == {"train": 0, "validation": 0, "test": 1}
+    assert record["input"]["input_length_bp"] == 80
+    assert record["input"]["truncated"] == {"train": 0, "validation": 0, "test": 1}
     assert "Longer sequences keep their first bases" in (tmp_path / "crop" / "README.md").read_text()
 
     assert main([*base, "--out", str(tmp_path / "auto")]) == 0  # default length: the longest sequence
-    assert _metrics(tmp_path / "auto")["input_length"] == 100
+    assert _metrics(tmp_path / "auto")["input"]["input_length_bp"] == 100
 
-    assert main([*base, "--out", str(tmp_path / "short"), "--max-length", "30"]) == 2
+    assert main([*base, "--out", str(tmp_path / "short"), "--max-length-bp", "30"]) == 2
     assert "need at least 57 bp" in capsys.readouterr().err
 
 
 def test_dataset_dot_relative_and_missing_folders(tmp_path, monkeypatch, capsys):
-    """`--dataset .` trains (and names the folder in the card); a missing folder is one line, not a traceback."""
+    """`--dataset .` trains; a local folder is no Hub id, so the card names none (unless one is given);
+    a missing folder is one line, not a traceback."""
     from huggingface_hub import ModelCard
 
     write_hub_folder(tmp_path / "toydata", "toy", {s: _toy(64, 80, i) for i, s in enumerate(SPLITS)}, ["a", "b"])
     monkeypatch.chdir(tmp_path / "toydata")
     assert main(["train", "cnn", "--dataset", ".", "--config", "toy", "--out", "../run", *FAST, "--epochs", "1"]) == 0
     card = ModelCard.load(str(tmp_path / "run" / "README.md"))
-    assert card.data.datasets == ["toydata"]
-    assert card.data.eval_results[0].dataset_type == "toydata"
+    assert card.data.datasets is None and card.data.eval_results is None
+    assert main(["train", "cnn", "--dataset", ".", "--config", "toy", "--out", "../run-id", *FAST, "--epochs", "1",
+                 "--card-dataset-id", "org/toydata"]) == 0
+    card = ModelCard.load(str(tmp_path / "run-id" / "README.md"))
+    assert card.data.datasets == ["org/toydata"]
+    assert {r.dataset_type for r in card.data.eval_results} == {"org/toydata"}
+    assert {r.metric_type for r in card.data.eval_results} == {"accuracy", "f1", "matthews_correlation", "roc_auc",
+                                                               "pr_auc"}
     monkeypatch.chdir(tmp_path)
     for missing in ("./nope", "nope/sub/dir"):
         assert main(["train", "cnn", "--dataset", missing, "--config", "toy", "--out", "run2", *FAST]) == 2
@@ -241,7 +261,8 @@ def test_dataset_dot_relative_and_missing_folders(tmp_path, monkeypatch, capsys)
 @pytest.mark.parametrize(
     "flag, value, message",
     [("--epochs", "0", "--epochs must be at least 1, got 0"), ("--lr", "-1", "--lr must be positive, got -1.0"),
-     ("--max-steps", "0", "--max-steps must be at least 1, got 0")],
+     ("--max-steps", "0", "--max-steps must be at least 1, got 0"), ("--seeds", "-1", "out of range"),
+     ("--max-train-samples", "0", "--max-train-samples must be at least 1, got 0")],
 )
 def test_bad_hyperparameters_are_one_line_errors(tmp_path, capsys, flag, value, message):
     write_hub_folder(tmp_path / "data", "toy", {s: _toy(64, 80, i) for i, s in enumerate(SPLITS)}, ["a", "b"])
@@ -249,16 +270,6 @@ def test_bad_hyperparameters_are_one_line_errors(tmp_path, capsys, flag, value, 
                  str(tmp_path / "run"), *FAST, flag, value]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
-
-
-def test_seed_selection_counts_zero_as_a_value():
-    from gbhub.training.cnn_cli import select_seed
-
-    runs = [{"seed": s, "metrics": {"validation": {"mcc": m, "loss": loss}}}
-            for s, m, loss in ((1, -0.2, 0.1), (2, 0.0, 0.0), (3, None, None))]
-    assert select_seed(runs, "mcc")["seed"] == 2
-    assert select_seed(runs, "loss")["seed"] == 2
-    assert select_seed(runs[::-1], "mcc")["seed"] == 2
 
 
 # --- real DNA ---------------------------------------------------------------------------------------------
@@ -285,11 +296,27 @@ def test_cnn_learns_real_promoters(upstream, tmp_path):
     assert "| published | 84.6 | 83.7 | 86.5 | 84.4 |" in text  # Table 2 row of the paper
 
 
-def test_undefined_selection_metric_is_refused_not_silently_ignored(tmp_path, capsys):
+def test_one_class_split_is_refused_before_training(tmp_path, capsys):
     splits = {s: _toy(64, 80, i) for i, s in enumerate(SPLITS)}
-    splits["validation"]["label"] = [0] * len(splits["validation"]["label"])  # one class: AUROC undefined
+    splits["validation"]["label"] = [0] * len(splits["validation"]["label"])  # one class: nothing to score
     write_hub_folder(tmp_path / "data", "toy", splits, ["a", "b"])
     assert main(["train", "cnn", "--dataset", str(tmp_path / "data"), "--config", "toy", "--out",
-                 str(tmp_path / "run"), *FAST, "--metric-for-best", "auroc"]) == 2
+                 str(tmp_path / "run"), *FAST, "--selection-metric", "auroc"]) == 2
     err = capsys.readouterr().err
-    assert "validation auroc is undefined in epoch 1" in err and "Traceback" not in err
+    assert "split 'validation'" in err and "holds a single class (a 64)" in err and "Traceback" not in err
+    assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("overlay, message", [
+    ([1, 2], "expected a JSON object of arguments"),
+    ({"epochs": "ten"}, "--epochs: expected a whole number, got 'ten'"),
+    ({"epoch": 3}, "unknown argument(s) epoch"),
+    ({"long_sequences": "crop"}, "--long-sequences: expected one of truncate, error, got 'crop'"),
+])
+def test_bad_args_json_is_one_line_before_loading_data(tmp_path, capsys, overlay, message):
+    path = tmp_path / "args.json"
+    path.write_text(json.dumps(overlay))
+    assert main(["train", "cnn", "--dataset", str(tmp_path / "missing"), "--config", "toy", "--out",
+                 str(tmp_path / "run"), "--args-json", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and "not found" not in err  # refused before the data

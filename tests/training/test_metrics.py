@@ -99,3 +99,50 @@ def test_compute_metrics_adds_loss_and_summary():
     summary = summarize_runs([{"test": {"accuracy": 0.8}}, {"test": {"accuracy": 0.9}}, {"test": {"accuracy": 1.0}}])
     assert summary["test"]["accuracy"]["mean"] == pytest.approx(0.9)
     assert summary["test"]["accuracy"]["std"] == pytest.approx(0.1)
+
+
+# --- regression --------------------------------------------------------------------------------------------
+
+
+def test_regression_module_literal_and_against_scipy_sklearn():
+    from scipy.stats import pearsonr, spearmanr
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+    from gbhub.training.metrics_util import REGRESSION_METRIC_PATH, score
+
+    metric = evaluate.load(str(REGRESSION_METRIC_PATH))
+    out = metric.compute(predictions=[1.0, 2.0, 3.0], references=[1.0, 2.0, 4.0])
+    assert out["mse"] == pytest.approx(1 / 3) and out["mae"] == pytest.approx(1 / 3)
+    assert out["r2"] == pytest.approx(1 - 1 / (14 / 3))  # SSE 1, SST 4.667
+    assert out["spearman"] == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=(200, 3))
+    pred = truth + rng.normal(scale=0.5, size=truth.shape)
+    got = metric.compute(predictions=pred, references=truth)
+    assert got["r2"] == pytest.approx(r2_score(truth, pred))
+    assert got["mse"] == pytest.approx(mean_squared_error(truth, pred))
+    assert got["mae"] == pytest.approx(mean_absolute_error(truth, pred))
+    assert got["pearson"] == pytest.approx(np.mean([pearsonr(pred[:, j], truth[:, j])[0] for j in range(3)]))
+    assert got["spearman"] == pytest.approx(np.mean([spearmanr(pred[:, j], truth[:, j])[0] for j in range(3)]))
+    # a constant prediction: R² 0 against the mean, correlations undefined (None, never NaN)
+    flat = metric.compute(predictions=np.full(200, truth[:, 0].mean()), references=truth[:, 0])
+    assert flat["r2"] == pytest.approx(0.0) and flat["pearson"] is None and flat["spearman"] is None
+    metrics, values = score("regression", pred[:, :1], truth[:, 0], 1)
+    assert values.shape == (200, 1) and metrics["loss"] == pytest.approx(mean_squared_error(truth[:, 0], pred[:, 0]))
+
+
+def test_trainer_compute_metrics_softmaxes_the_trainers_logits():
+    """The public `Trainer` hook: logits in (as the Trainer gives them), the module's probability metrics out."""
+    from transformers import EvalPrediction
+
+    from gbhub.training.metrics_util import softmax, trainer_compute_metrics
+
+    rng = np.random.default_rng(4)
+    logits = rng.normal(size=(40, 3)).astype(np.float32)
+    labels = rng.integers(0, 3, 40)
+    got = trainer_compute_metrics(EvalPrediction(predictions=logits, label_ids=labels))
+    assert got == pytest.approx(_sklearn(softmax(logits), labels)) and "loss" not in got  # the Trainer logs its own
+    as_tuple = trainer_compute_metrics(EvalPrediction(predictions=(logits, logits[:, :1]), label_ids=labels))
+    assert as_tuple == got
+    one_class = trainer_compute_metrics(EvalPrediction(predictions=logits[:, :2], label_ids=np.zeros(40, np.int64)))
+    assert "auroc" not in one_class and "auprc" not in one_class and set(one_class) == {"accuracy", "f1", "mcc"}

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from gbhub.builders.hub_layout import atomic_path
-from gbhub.training.outputs import better, card_dataset_id, json_safe, write_json
+from gbhub.training.data import hub_dataset_id
+from gbhub.training.outputs import better, json_safe, write_json
 
 
 def test_atomic_path_keeps_the_old_file_when_the_write_fails(tmp_path):
@@ -28,12 +29,14 @@ def test_json_safe_is_strict():
         "a": None, "b": [0.5, 3], "1": None}
 
 
-def test_card_dataset_id_names_relative_folders(tmp_path, monkeypatch):
-    (tmp_path / "mydata").mkdir()
+def test_hub_dataset_id_is_a_real_hub_id_or_none(tmp_path, monkeypatch):
+    (tmp_path / "mydata" / "provenance").mkdir(parents=True)
     monkeypatch.chdir(tmp_path / "mydata")
-    assert card_dataset_id(".") == "mydata"
-    assert card_dataset_id("../mydata/") == "mydata"
-    assert card_dataset_id("org/name") == "org/name"
+    assert hub_dataset_id(".", None, "toy") is None  # a folder's name is no Hub id
+    assert hub_dataset_id("../mydata/", "org/given", "toy") == "org/given"
+    assert hub_dataset_id("org/name", None, "toy") == "org/name"
+    (tmp_path / "mydata" / "provenance" / "toy.json").write_text(json.dumps({"hub_repo_id": "org/pushed"}))
+    assert hub_dataset_id(".", None, "toy") == "org/pushed"  # recorded by `gbhub push`
 
 
 def test_better_treats_zero_as_a_value_and_none_as_worst():

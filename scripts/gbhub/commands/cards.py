@@ -5,17 +5,36 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gbhub.builders.errors import GBHubError
+
 # Model runs: Trainer checkpoints (optimizer states) and TensorBoard logs stay local.
 MODEL_RUN_IGNORE = ("checkpoint-*", "checkpoint-*/*", "*/checkpoint-*/*", "runs/*", "*/runs/*")
+
+
+class FolderError(GBHubError, ValueError):
+    """The folder given to `card`/`push` is missing or not a built Hub-layout folder."""
+
+
+def repo_id(text: str) -> str:
+    """argparse type: a Hub repository id, checked as `huggingface_hub` checks it (`NAME` or `ORG/NAME`)."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(text)
+    except HFValidationError as err:
+        raise argparse.ArgumentTypeError(" ".join(str(err).split()).replace(" Use `repo_type` argument if needed.", ""))
+    return text
 
 
 def register(subparsers) -> None:
     """Add this package's subcommands to `subparsers`."""
     card = subparsers.add_parser("card", help="re-render DIR/README.md and its images from the data in DIR",
                                  description="Re-render the dataset card of a built Hub-layout folder "
-                                             "(no data is rebuilt).")
+                                             "(no data is rebuilt); completes a build that was interrupted "
+                                             "after its config was written.")
     card.add_argument("dir", type=Path, metavar="DIR", help="a folder written by `gbhub build --out DIR`")
-    card.add_argument("--repo-id", metavar="ORG/NAME", help="repository the card's usage snippets load from")
+    card.add_argument("--repo-id", type=repo_id, metavar="ORG/NAME",
+                      help="repository the card's usage snippets load from")
     card.set_defaults(func=run_card)
 
     push = subparsers.add_parser("push", help="upload a built dataset folder to the Hub in one commit",
@@ -35,28 +54,63 @@ def register(subparsers) -> None:
 
 def _add_push_arguments(parser: argparse.ArgumentParser, metavar: str, help_text: str) -> None:
     parser.add_argument("dir", type=Path, metavar=metavar, help=help_text)
-    parser.add_argument("--repo-id", required=True, metavar="ORG/NAME", help="the Hub repository")
+    parser.add_argument("--repo-id", type=repo_id, required=True, metavar="ORG/NAME", help="the Hub repository")
     parser.add_argument("--private", action="store_true", help="create the repository private")
     parser.add_argument("--revision", metavar="BRANCH", help="branch to commit to (created when missing)")
     parser.add_argument("--dry-run", action="store_true",
-                        help="print the operations and sizes; upload nothing (no token needed)")
+                        help="print the operations and sizes; upload nothing and change no local file "
+                             "(no token needed)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the upload progress bars")
+
+
+def _built_folder(folder: Path) -> Path:
+    if not folder.is_dir():
+        raise FolderError(f"{folder} is not a folder; build one first (`gbhub build NAME --out {folder}`)")
+    return folder
 
 
 def run_card(args: argparse.Namespace) -> int:
-    """`gbhub card DIR`: re-render the card and print its path."""
+    """`gbhub card DIR`: complete an interrupted write of DIR, re-render the card and print its path."""
+    from gbhub.builders.hub_layout import card_path, recover
+    from gbhub.builders.locks import folder_lock
     from gbhub.hub_cards.dataset_card import write_dataset_card
 
-    print(write_dataset_card(args.dir, repo_id=args.repo_id))
+    folder = _built_folder(Path(args.dir))
+    with folder_lock(folder, "gbhub card"):
+        recover(folder, lambda out: write_dataset_card(out, repo_id=args.repo_id), force=True)
+    print(card_path(folder))
     return 0
 
 
 def run_push(args: argparse.Namespace, api=None) -> int:
-    """`gbhub push DIR --repo-id ORG/NAME`: render the card for the repo, then upload DIR in one commit."""
+    """`gbhub push DIR --repo-id ORG/NAME`: render the card for the repo, then upload DIR in one commit.
+
+    The upload runs under the folder's one-writer lock (no build can swap a config mid-upload). With
+    `--dry-run` nothing local changes: the card for the repo is rendered in memory, for its size.
+    """
+    from gbhub.builders.hub_layout import CARD_FILE, check_card, recover
+    from gbhub.builders.locks import folder_lock
+
+    folder = _built_folder(Path(args.dir))
+    built = (folder / "provenance").is_dir()
+    if args.dry_run:
+        overrides = {}
+        if built:
+            from gbhub.hub_cards.dataset_card import render_card
+
+            try:
+                check_card(folder)
+            except GBHubError as err:
+                print(f"note: {err}")
+            overrides[CARD_FILE] = str(render_card(folder, args.repo_id, write_images=False).content).encode()
+        return _push(args, "dataset", (), api, overrides)
+    if not built:
+        return _push(args, "dataset", (), api)
     from gbhub.hub_cards.dataset_card import write_dataset_card
 
-    if (Path(args.dir) / "provenance").is_dir():
-        write_dataset_card(args.dir, repo_id=args.repo_id)
-    return _push(args, "dataset", (), api)
+    with folder_lock(folder, f"gbhub push --repo-id {args.repo_id}"):
+        recover(folder, lambda out: write_dataset_card(out, repo_id=args.repo_id), force=True)
+        return _push(args, "dataset", (), api)
 
 
 def run_push_model(args: argparse.Namespace, api=None) -> int:
@@ -64,11 +118,17 @@ def run_push_model(args: argparse.Namespace, api=None) -> int:
     return _push(args, "model", MODEL_RUN_IGNORE, api)
 
 
-def _push(args: argparse.Namespace, repo_type: str, ignore: tuple[str, ...], api) -> int:
+def _push(args: argparse.Namespace, repo_type: str, ignore: tuple[str, ...], api, overrides=None) -> int:
     from gbhub.hub_cards.publish import format_operations, push_folder
 
+    if getattr(args, "no_progress", False):
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+
     result = push_folder(args.dir, args.repo_id, repo_type=repo_type, private=args.private,
-                         revision=args.revision, dry_run=args.dry_run, api=api, ignore_patterns=ignore)
+                         revision=args.revision, dry_run=args.dry_run, api=api, ignore_patterns=ignore,
+                         overrides=overrides)
     if args.dry_run:
         print(format_operations(result, args.repo_id, repo_type, args.revision))
         print("dry run: nothing was uploaded")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -114,7 +115,21 @@ def _split_contigs(items: list[str] | None) -> dict[str, list[str]] | None:
     return out
 
 
+@contextlib.contextmanager
+def _no_empty_folder_left(out: str):
+    """A command that fails (bad BED, unknown contig...) leaves no new empty output folder behind."""
+    existed = Path(out).exists()
+    try:
+        yield
+    except BaseException:
+        if not existed:
+            with contextlib.suppress(OSError):
+                Path(out).rmdir()  # only when empty: anything written stays
+        raise
+
+
 def cmd_create(args: argparse.Namespace) -> int:
+    from gbhub.builders.hub_layout import card_transaction
     from gbhub.builders.regions.create import create_benchmark
     from gbhub.builders.regions.spec import SplitSpec
     from gbhub.hub_cards.dataset_card import write_dataset_card
@@ -157,12 +172,16 @@ def cmd_create(args: argparse.Namespace) -> int:
     key, fasta = split_reference(args.reference)
     citation = Path(args.citation).read_text(encoding="utf-8").strip() if args.citation else ""
     t0 = time.perf_counter()
-    result = create_benchmark(
-        args.name, classes, key, args.out, fasta=fasta, exclude=args.exclude, width=args.width,
-        summit_column=args.summit_column, negatives=negatives, split=split, seed=args.seed,
-        pretty_name=args.pretty_name, description=args.description, license=args.license, citation=citation,
-        cache_dir=args.cache_dir, num_proc=args.num_proc, progress=not args.no_progress, audit=not args.no_audit)
-    card = write_dataset_card(args.out)
+    cards: list[Path] = []
+    # one writer for the folder while config, spec and audit are written; the card is drawn once at the end
+    with _no_empty_folder_left(args.out), card_transaction(args.out, lambda out: cards.append(write_dataset_card(out)),
+                                                           command=f"gbhub create {args.name}"):
+        result = create_benchmark(
+            args.name, classes, key, args.out, fasta=fasta, exclude=args.exclude, width=args.width,
+            summit_column=args.summit_column, negatives=negatives, split=split, seed=args.seed,
+            pretty_name=args.pretty_name, description=args.description, license=args.license, citation=citation,
+            cache_dir=args.cache_dir, num_proc=args.num_proc, progress=not args.no_progress, audit=not args.no_audit)
+    card = cards[-1] if cards else write_dataset_card(args.out)
     rows = ", ".join(f"{split} {sum(c.values()):,}" for split, c in result.counts.items())
     print(f"created {args.name} -> {result.config_dir} ({rows}) in {time.perf_counter() - t0:.1f} s")
     if result.negatives:
@@ -180,6 +199,7 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 def cmd_build_spec(args: argparse.Namespace) -> int:
     """`gbhub build --spec FILE`: rebuild a `gbhub create` benchmark (called by `gbhub build`)."""
+    from gbhub.builders.hub_layout import card_transaction
     from gbhub.builders.regions.create import build_from_spec
     from gbhub.builders.regions.spec import read_spec
     from gbhub.hub_cards.dataset_card import write_dataset_card
@@ -191,10 +211,13 @@ def cmd_build_spec(args: argparse.Namespace) -> int:
     fasta = next((path for k, path in given if k == key), None)
     if given and fasta is None:
         raise SystemExit(f"gbhub build: the spec's reference is {key!r}; pass --reference {key}=FASTA")
-    result = build_from_spec(args.spec, args.out, fasta=fasta, cache_dir=args.cache_dir, num_proc=args.num_proc,
-                             progress=not args.no_progress)
+    cards: list[Path] = []
+    with card_transaction(args.out, lambda out: cards.append(write_dataset_card(out)),
+                          command=f"gbhub build --spec {args.spec}"):
+        result = build_from_spec(args.spec, args.out, fasta=fasta, cache_dir=args.cache_dir, num_proc=args.num_proc,
+                                 progress=not args.no_progress)
     print(f"built {result.config_dir.name} -> {result.config_dir}")
-    print(f"card -> {write_dataset_card(args.out)}")
+    print(f"card -> {cards[-1] if cards else write_dataset_card(args.out)}")
     return 0
 
 

@@ -6,18 +6,29 @@ import argparse
 import json
 import sys
 
+from gbhub.builders.errors import GBHubError
 from gbhub.builders.hub_layout import DEFAULT_SEED, VALIDATION_FRACTION
 from gbhub.builders.references import REFERENCES, cached_fasta, parse_reference_args
 from gbhub.builders.registry import get_benchmark, registry, upstream_benchmarks
+from gbhub.commands import build_windows  # `--windows-bp`: windows over each region (DeepEnhancer)
+
+
+class UnusedInputError(GBHubError, ValueError):
+    """`--coordinates` or a `--reference` key that none of the selected benchmarks reads."""
 
 
 def register(subparsers) -> None:
     """Add `list`, `references` and `build` to the `gbhub` subparsers."""
-    p = subparsers.add_parser("list", help="the benchmarks: classes, counts per split, references")
+    p = subparsers.add_parser(
+        "list", help="the benchmarks: classes, counts per split, references",
+        description="List the benchmarks of the registry: classes, rows per published split "
+        "(train, validation, test) and the reference each class is resolved against.")
     p.add_argument("--json", action="store_true", help="print the registry as JSON")
     p.set_defaults(func=cmd_list)
 
-    p = subparsers.add_parser("references", help="the reference assemblies and their cache state")
+    p = subparsers.add_parser(
+        "references", help="the reference assemblies and their cache state",
+        description="List the reference FASTA files: key, kind, size, whether the cache holds them, source URL.")
     p.add_argument("--json", action="store_true", help="print the references as JSON")
     p.add_argument("--cache-dir", help="gbhub cache (default $GBHUB_CACHE or ~/.cache/gbhub)")
     p.set_defaults(func=cmd_references)
@@ -34,6 +45,7 @@ def register(subparsers) -> None:
     p.add_argument("--spec", metavar="FILE",
                    help="rebuild a benchmark made by `gbhub create` from its specs/NAME.yaml (inputs next to it)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    build_windows.add_arguments(p)
     p.set_defaults(func=cmd_build)
 
 
@@ -48,6 +60,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def seed_int(text: str) -> int:
+    """argparse type: a seed, 0 <= seed < 2**32 (what numpy's generators accept)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {2**32 - 1}, got {text!r}")
+    return value
+
+
 def add_build_options(p: argparse.ArgumentParser, verb: str) -> None:
     """The benchmark selection and build inputs `gbhub build` and `gbhub audit` share."""
     p.add_argument("names", nargs="*", metavar="NAME", help=f"benchmarks to {verb} (see `gbhub list`)")
@@ -57,21 +80,52 @@ def add_build_options(p: argparse.ArgumentParser, verb: str) -> None:
     p.add_argument("--reference", action="append", metavar="KEY=PATH",
                    help="local FASTA (.fa, .fa.gz, bgzip) for a reference key or assembly; repeatable")
     p.add_argument("--cache-dir", help="gbhub cache (default $GBHUB_CACHE or ~/.cache/gbhub)")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                   help="seed of the stratified validation split (when a benchmark is built)")
+    p.add_argument("--seed", type=seed_int, default=DEFAULT_SEED,
+                   help=f"seed of the stratified validation split (when a benchmark is built; default {DEFAULT_SEED})")
     p.add_argument("--num-proc", type=positive_int, default=None, help="worker processes for extraction")
 
 
 def selected_names(args: argparse.Namespace) -> list[str]:
     """The benchmarks named on the command line (or all nine with --all), checked against the registry."""
     if args.all and args.names:
-        raise SystemExit(f"gbhub {args.command}: give benchmark names or --all, not both")
+        _usage_error(args, "give benchmark names or --all, not both")
     names = upstream_benchmarks() if args.all else list(args.names)
     if not names:
-        raise SystemExit(f"gbhub {args.command}: name a benchmark (see `gbhub list`) or pass --all")
+        _usage_error(args, "name a benchmark (see `gbhub list`) or pass --all")
     for name in names:
         get_benchmark(name)  # fail on a typo before any work
     return names
+
+
+def check_inputs_used(names: list[str], coordinates: str | None, reference_items: list[str] | None) -> None:
+    """Refuse `--coordinates` or a `--reference KEY=PATH` that none of the benchmarks `names` reads.
+
+    An unused input is almost always a mistake (a typo in the key, the wrong release), and ignoring it
+    would download the reference it was meant to replace.
+
+    Raises:
+        UnusedInputError: one line naming the input, what the benchmarks use instead, and the fix.
+    """
+    specs = [get_benchmark(name) for name in names]
+    if coordinates is not None and not any(spec.upstream for spec in specs):
+        raise UnusedInputError(
+            f"--coordinates {coordinates}: {', '.join(names)} {'is' if len(names) == 1 else 'are'} generated in "
+            "code and read no coordinate tables; drop --coordinates"
+        )
+    used = {key for spec in specs for key in spec.class_references.values()}
+    for item in reference_items or []:
+        keys = set(parse_reference_args([item]))
+        if not keys & used:
+            raise UnusedInputError(
+                f"--reference {item}: none of {', '.join(names)} uses {item.partition('=')[0]} (they use "
+                f"{', '.join(sorted(used))}); drop it or fix the key (see `gbhub list` and `gbhub references`)"
+            )
+
+
+def _usage_error(args: argparse.Namespace, message: str) -> None:
+    """A command-line mistake: one line, exit status 2, like argparse's own errors."""
+    print(f"gbhub {args.command}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def benchmark_rows() -> list[dict]:
@@ -143,8 +197,7 @@ def cmd_references(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from gbhub.builders.build import build_benchmark
-    from gbhub.hub_cards.dataset_card import write_dataset_card
+    from gbhub.builders.hub_layout import card_transaction
 
     if args.spec:  # a user-made benchmark (`gbhub create`): its own path
         from gbhub.commands.create import cmd_build_spec
@@ -152,18 +205,29 @@ def cmd_build(args: argparse.Namespace) -> int:
         return cmd_build_spec(args)
     names = selected_names(args)
     references = parse_reference_args(args.reference)
-    built = 0
-    try:
+    check_inputs_used(names, args.coordinates, args.reference)
+    rendered = []
+
+    def render(out) -> None:
+        from gbhub.hub_cards import dataset_card
+
+        rendered.append(dataset_card.write_dataset_card(out))
+
+    # One writer per folder for the whole command (taken before the heavy imports: a second writer is
+    # told at once); the card is drawn once, after every build (not once per benchmark: --all would
+    # redo it 9 times), or by the next command if this one is killed.
+    with card_transaction(args.out, render, command=f"gbhub build {' '.join(names)}"):
+        from gbhub.builders.build import build_benchmark
+
         for name in names:
             target = build_benchmark(
                 name, args.out, coordinates_dir=args.coordinates, references=references,
                 cache_dir=args.cache_dir, seed=args.seed, num_proc=args.num_proc,
                 progress=not args.no_progress,
             )
-            built += 1
             print(f"built {name} -> {target}")
-    finally:
-        if built:  # once, over every config in the folder (not once per benchmark: --all would redo it 9 times)
-            print(f"card -> {write_dataset_card(args.out)}")
+            build_windows.build(args, name)
+    for path in rendered:
+        print(f"card -> {path}")
     print(f"load it with: datasets.load_dataset({str(args.out)!r}, {names[0]!r})")
     return 0

@@ -79,10 +79,15 @@ class CNNConfig(PretrainedConfig):
     @property
     def min_input_length(self) -> int:
         """The shortest `input_length` that leaves at least one position after the last pooling."""
-        length = 1
-        for _ in self.conv_channels:
-            length = length * self.pool_size + self.kernel_size - 1
-        return length
+        return min_input_length(len(self.conv_channels), self.kernel_size, self.pool_size)
+
+
+def min_input_length(blocks: int = 3, kernel_size: int = 8, pool_size: int = 2) -> int:
+    """The shortest input (bp) that `blocks` conv + pool blocks leave at least one position of."""
+    length = 1
+    for _ in range(blocks):
+        length = length * pool_size + kernel_size - 1
+    return length
 
 
 _ACTIVATIONS = {"relu": nn.ReLU, "identity": nn.Identity, "gelu": nn.GELU}
@@ -118,7 +123,7 @@ class CNNPreTrainedModel(PreTrainedModel):
 class CNNForSequenceClassification(CNNPreTrainedModel):
     """Three conv blocks (Conv1d -> BatchNorm -> activation -> MaxPool), flatten, two dense layers.
 
-    Input is one-hot DNA: token ids from `training.encoding` are expanded to `(batch, 4, length)`
+    Input is one-hot DNA: token ids from `gbhub.training.encoding` are expanded to `(batch, 4, length)`
     (`N` = 0.25 per base, padding = 0) inside `forward`, so the model stores no embedding and accepts
     the same `input_ids` a tokenizer-based model does.
     """
@@ -168,7 +173,7 @@ class CNNForSequenceClassification(CNNPreTrainedModel):
         """Classify sequences.
 
         Args:
-            input_ids: `(batch, length)` token ids from `training.encoding.encode`, `length` equal to
+            input_ids: `(batch, length)` token ids from `gbhub.training.encoding.encode`, `length` equal to
                 `config.input_length`.
             labels: `(batch,)` class ids; when given, `loss` is the cross-entropy of the logits (for two
                 classes too: softmax over two logits, never a sigmoid before a logits loss).

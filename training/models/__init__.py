@@ -1,0 +1,1 @@
+"""Model code of the recipes: `PreTrainedModel`s with their own `PretrainedConfig` (Hub-native)."""
