@@ -425,15 +425,30 @@ def _from_frame(frame: pd.DataFrame, column: str, id_column: str | None, source:
 
 
 def write_locations(result: LocateResult, ids: np.ndarray, out: str | os.PathLike) -> Path:
-    """Write the per-query table (with ids) as `.csv`, `.tsv` or `.parquet`, atomically."""
+    """Write the per-query table (with ids) as `.csv`, `.tsv` or `.parquet`, or the `unique` ones as `.bed`.
+
+    A `.bed` (or `.bed.gz`) is BED6 (`region start end id 0 strand`), sorted by contig then start: the input
+    `gbhub create --class NAME=FILE.bed` takes, so a sequence-only dataset gets coordinates, chromosome
+    splits and an audit. Ambiguous, unmapped and unsearchable queries have no coordinates and are left out
+    (the table formats keep every query). Written atomically.
+    """
+    import gzip
+
     from gbhub.builders.hub_layout import atomic_path
 
     out = Path(out)
     frame = result.table.copy()
     frame.insert(0, "id", ids)
+    name = out.name.lower()
     with atomic_path(out) as tmp:
-        name = out.name.lower()
-        if name.endswith(".parquet"):
+        if name.endswith((".bed", ".bed.gz")):
+            rows = frame[frame["status"] == "unique"]
+            rows = rows.assign(id=rows["id"].astype(str).str.replace(r"\s+", "_", regex=True), score=0)
+            rows = rows.sort_values(["region", "start", "end"], kind="stable")
+            text = rows[["region", "start", "end", "id", "score", "strand"]].astype(str).to_csv(
+                sep="\t", header=False, index=False, lineterminator="\n")
+            Path(tmp).write_bytes(gzip.compress(text.encode(), mtime=0) if name.endswith(".gz") else text.encode())
+        elif name.endswith(".parquet"):
             frame.to_parquet(tmp, index=False)
         else:
             frame.to_csv(tmp, index=False, sep="\t" if name.endswith((".tsv", ".txt")) else ",")

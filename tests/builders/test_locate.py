@@ -180,3 +180,45 @@ def open_fasta_records(path) -> dict[str, list[str]]:
             else:
                 records[name].append(line.strip())
     return records
+
+
+def test_located_bed_feeds_create_and_the_benchmark_holds_the_queries(planted, tmp_path, capsys):
+    """A sequence-only dataset -> `locate --out .bed` per class -> `create`: the created rows are the queries."""
+    root, fasta, _, queries, truth, special, _ = planted
+    by_class = {"a": queries[0:200:2] + [special["absent"], special["twice"]], "b": queries[1:200:2]}
+    beds = {}
+    for cls, seqs in by_class.items():
+        fa = tmp_path / f"{cls}.fa"
+        fa.write_text("".join(f">{cls} {i}\n{s}\n" for i, s in enumerate(seqs)))  # ids with spaces
+        beds[cls] = tmp_path / f"{cls}.bed"
+        assert main(["locate", str(fa), "--reference", f"test={fasta}", "--out", str(beds[cls]), "--no-progress",
+                     "--cache-dir", str(root / "cache")]) == 0
+    out = capsys.readouterr().out
+    assert "the other 2 have no single locus and are left out" in out
+    rows = [line.split("\t") for line in beds["a"].read_text().splitlines()]
+    assert all(len(r) == 6 and " " not in r[3] and r[4] == "0" and r[5] in "+-" for r in rows)
+    assert [(r[0], int(r[1])) for r in rows] == sorted((r[0], int(r[1])) for r in rows)  # sorted for create
+    hub = tmp_path / "hub"
+    assert main(["create", "located", "--class", f"a={beds['a']}", "--class", f"b={beds['b']}", "--reference",
+                 f"test={fasta}", "--split", "random", "--no-audit", "--out", str(hub), "--cache-dir",
+                 str(root / "cache"), "--no-progress"]) == 0
+    frame = pd.concat([pd.read_parquet(p) for p in sorted((hub / "located").glob("*.parquet"))])
+    unique = {cls: {s.upper() for s in seqs} - {special["absent"], special["twice"]} for cls, seqs in by_class.items()}
+    inside_copy = {q for q, t in zip(queries[:200], truth[:200]) if (t[0] == "1" and t[1] >= 1000 and t[2] <= 1300)
+                   or (t[0] == "2" and t[1] >= 50_000 and t[2] <= 50_300)}
+    for label, cls in enumerate(["a", "b"]):
+        assert set(frame.loc[frame["label"] == label, "sequence"]) == unique[cls] - inside_copy
+
+
+def test_usage_errors_exit_2_in_one_line(planted, tmp_path, capsys):
+    root, fasta, *_ = planted
+    with pytest.raises(SystemExit) as exit_:
+        main(["locate", str(fasta), "--reference", "test="])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "gbhub locate: error: --reference 'test=': expected KEY or KEY=FASTA, e.g. GRCh38=/data/hg38.fa.gz"
+    with pytest.raises(SystemExit) as exit_:
+        main(["create", "x", "--class", "a", "--reference", f"test={fasta}", "--out", str(tmp_path / "hub")])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip() == "gbhub create: error: --class 'a': expected NAME=BED"
+    assert not (tmp_path / "hub").exists()

@@ -7,6 +7,7 @@ import contextlib
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from gbhub.builders.hub_layout import DEFAULT_SEED
 from gbhub.builders.regions.negatives import NegativeOptions
@@ -88,19 +89,26 @@ def register(subparsers) -> None:
     p.add_argument("--id-column", default="id", help="id column, when present (default id)")
     p.add_argument("--config", help="dataset config")
     p.add_argument("--split", help="dataset split (default: all, concatenated)")
-    p.add_argument("--out", help="write one row per sequence (.csv, .tsv or .parquet)")
+    p.add_argument("--out", help="write one row per sequence (.csv, .tsv or .parquet), or the uniquely located ones "
+                        "as BED6 (.bed, .bed.gz) for `gbhub create --class NAME=FILE.bed`")
     p.add_argument("--all-hits", metavar="FILE", help="also write every exact occurrence (.csv, .tsv or .parquet)")
     p.add_argument("--cache-dir", help="gbhub cache (default $GBHUB_CACHE or ~/.cache/gbhub)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=cmd_locate)
 
 
-def split_reference(text: str) -> tuple[str, str | None]:
+def split_reference(text: str, command: str = "create") -> tuple[str, str | None]:
     """`KEY=PATH` or `KEY` into `(key, path or None)`."""
     key, sep, path = text.partition("=")
     if not key or (sep and not path):
-        raise SystemExit(f"gbhub: --reference {text!r}: expected KEY or KEY=FASTA, e.g. GRCh38=/data/hg38.fa.gz")
+        _usage(command, f"--reference {text!r}: expected KEY or KEY=FASTA, e.g. GRCh38=/data/hg38.fa.gz")
     return key, path or None
+
+
+def _usage(command: str, message: str) -> NoReturn:
+    """A command-line mistake: one line, exit status 2, like argparse's own errors."""
+    print(f"gbhub {command}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def _split_contigs(items: list[str] | None) -> dict[str, list[str]] | None:
@@ -110,7 +118,7 @@ def _split_contigs(items: list[str] | None) -> dict[str, list[str]] | None:
     for item in items:
         split, sep, contigs = item.partition("=")
         if not sep or split not in ("validation", "test") or not contigs:
-            raise SystemExit(f"gbhub create: --split-contigs {item!r}: expected validation=CONTIG,... or test=CONTIG,...")
+            _usage("create", f"--split-contigs {item!r}: expected validation=CONTIG,... or test=CONTIG,...")
         out.setdefault(split, []).extend(c for c in contigs.split(",") if c)
     return out
 
@@ -140,17 +148,17 @@ def cmd_create(args: argparse.Namespace) -> int:
     for item in args.classes:
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
-            raise SystemExit(f"gbhub create: --class {item!r}: expected NAME=BED")
+            _usage("create", f"--class {item!r}: expected NAME=BED")
         if name in classes:
-            raise SystemExit(f"gbhub create: class {name!r} given twice")
+            _usage("create", f"class {name!r} given twice")
         classes[name] = path
     if not classes:
-        raise SystemExit("gbhub create: give --positives BED or --class NAME=BED")
+        _usage("create", "give --positives BED or --class NAME=BED")
     if args.summit_column and not args.width:
-        raise SystemExit("gbhub create: --summit-column needs --width (the window around the summit)")
+        _usage("create", "--summit-column needs --width (the window around the summit)")
     contigs = _split_contigs(args.split_contigs)
     if contigs and args.split != "chromosome":
-        raise SystemExit("gbhub create: --split-contigs goes with --split chromosome")
+        _usage("create", "--split-contigs goes with --split chromosome")
     split = SplitSpec(
         method=args.split,
         validation_contigs=tuple(contigs.get("validation", ())) or None if contigs else None,
@@ -159,12 +167,12 @@ def cmd_create(args: argparse.Namespace) -> int:
         test_fraction=args.test_fraction,
     )
     if contigs and not (split.validation_contigs and split.test_contigs):
-        raise SystemExit("gbhub create: --split-contigs needs both validation=... and test=...")
+        _usage("create", "--split-contigs needs both validation=... and test=...")
     for name, value in (("--gc-tolerance", args.gc_tolerance), ("--repeat-tolerance", args.repeat_tolerance)):
         if not 0 < value <= 1:
-            raise SystemExit(f"gbhub create: {name} {value}: expected a fraction in (0, 1]")
+            _usage("create", f"{name} {value}: expected a fraction in (0, 1]")
     if not 0 <= args.max_n_fraction < 1 or args.margin < 0:
-        raise SystemExit("gbhub create: --max-n-fraction must be in [0, 1) and --margin >= 0")
+        _usage("create", "--max-n-fraction must be in [0, 1) and --margin >= 0")
     negatives = NegativeOptions(
         ratio=args.negative_ratio, margin=args.margin, gc_tolerance=args.gc_tolerance,
         repeat_tolerance=None if args.no_repeat_match else args.repeat_tolerance,
@@ -205,12 +213,12 @@ def cmd_build_spec(args: argparse.Namespace) -> int:
     from gbhub.hub_cards.dataset_card import write_dataset_card
 
     if args.names or args.all:
-        raise SystemExit("gbhub build: --spec rebuilds the benchmark its file declares; give no NAME or --all")
+        _usage("build", "--spec rebuilds the benchmark its file declares; give no NAME or --all")
     key = read_spec(args.spec).reference["key"]
-    given = [split_reference(item) for item in args.reference or []]
+    given = [split_reference(item, "build") for item in args.reference or []]
     fasta = next((path for k, path in given if k == key), None)
     if given and fasta is None:
-        raise SystemExit(f"gbhub build: the spec's reference is {key!r}; pass --reference {key}=FASTA")
+        _usage("build", f"the spec's reference is {key!r}; pass --reference {key}=FASTA")
     cards: list[Path] = []
     with card_transaction(args.out, lambda out: cards.append(write_dataset_card(out)),
                           command=f"gbhub build --spec {args.spec}"):
@@ -229,7 +237,7 @@ def cmd_locate(args: argparse.Namespace) -> int:
         import datasets
 
         datasets.disable_progress_bars()
-    key, fasta = split_reference(args.reference)
+    key, fasta = split_reference(args.reference, "locate")
     resolved, _ = resolve_named_reference(key, fasta, cache_dir=args.cache_dir, progress=not args.no_progress)
     ids, sequences = read_queries(args.input, column=args.column, id_column=args.id_column, config=args.config,
                                   split=args.split)
@@ -240,7 +248,12 @@ def cmd_locate(args: argparse.Namespace) -> int:
     print(f"located {len(ids):,} sequences in {seconds:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()),
           file=sys.stderr if not args.out else sys.stdout)
     if args.out:
-        print(f"-> {write_locations(result, ids, args.out)}")
+        path = write_locations(result, ids, args.out)
+        if path.name.lower().endswith((".bed", ".bed.gz")):
+            print(f"-> {path} ({counts['unique']:,} unique regions, BED6; the other "
+                  f"{len(ids) - counts['unique']:,} have no single locus and are left out)")
+        else:
+            print(f"-> {path}")
     else:
         frame = result.table.copy()
         frame.insert(0, "id", ids)
