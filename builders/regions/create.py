@@ -12,15 +12,15 @@ import numpy as np
 import pandas as pd
 
 from gbhub import __version__
-from gbhub.builders.assemblies import KNOWN_LENGTHS, canonical_contig
 from gbhub.builders.build import write_plan_config
-from gbhub.builders.errors import ChecksumError, GBHubError
+from gbhub.builders.errors import ChecksumError
 from gbhub.builders.genome import Genome, n_runs, soft_mask
 from gbhub.builders.hub_layout import SPLITS, spec_path
 from gbhub.builders.plan import PLAN_COLUMNS
-from gbhub.builders.references import REFERENCES, Reference, ResolvedReference, resolve_reference
+from gbhub.builders.references import REFERENCES, ResolvedReference
 from gbhub.builders.regions.bed import BedError, BedRegions, read_bed, resize
 from gbhub.builders.regions.negatives import Layout, NegativeOptions, Positives, merge, sample_negatives
+from gbhub.builders.regions.reference import detect_assembly, resolve_named_reference  # noqa: F401 (re-exported)
 from gbhub.builders.regions.spec import (
     NEGATIVE_CLASS,
     SPLIT_METHODS,
@@ -172,38 +172,6 @@ def build_from_spec(
 
 
 # ------------------------------------------------------------------------------------------- the build
-
-
-def resolve_named_reference(key: str, fasta: str | os.PathLike | None, *, cache_dir=None,
-                            progress: bool = True) -> tuple[ResolvedReference, str]:
-    """A reference named by registry key, assembly or a name of one's own, prepared; and its assembly.
-
-    The assembly is the registry's, the given assembly name, or the one whose contig lengths the FASTA
-    has (`KNOWN_LENGTHS`); otherwise the key itself.
-    """
-    if key in REFERENCES:
-        ref = REFERENCES[key]
-    else:
-        if fasta is None:
-            raise GBHubError(f"--reference {key}: not a reference key ({', '.join(REFERENCES)}); "
-                             f"give its FASTA as --reference {key}=PATH")
-        ref = Reference(key, key, "genome", f"local:{key}", f"Local FASTA given as {key}", None)
-    if fasta is not None and not Path(fasta).is_file():
-        raise GBHubError(f"--reference {key}={fasta}: {fasta} not found; give a FASTA (.fa, .fa.gz or bgzip) file")
-    resolved = resolve_reference(ref, local_path=Path(fasta) if fasta else None, cache_dir=cache_dir,
-                                 progress=progress)
-    assembly = ref.assembly if ref.assembly in KNOWN_LENGTHS else detect_assembly(resolved.genome) or key
-    return resolved, assembly
-
-
-def detect_assembly(genome: Genome) -> str | None:
-    """The assembly of `KNOWN_LENGTHS` whose contigs the reference has (at least half, every one at its length)."""
-    lengths = {canonical_contig(c.name): c.length for c in genome.contigs.values()}
-    for assembly, known in KNOWN_LENGTHS.items():
-        shared = [c for c in known if c in lengths]
-        if len(shared) * 2 >= len(known) and all(lengths[c] == known[c] for c in shared):
-            return assembly
-    return None
 
 
 def _build(spec: RegionSpec, class_paths: dict[str, Path], exclude_paths: list[Path], out_dir, *, fasta,

@@ -231,7 +231,7 @@ def cmd_build_spec(args: argparse.Namespace) -> int:
 
 def cmd_locate(args: argparse.Namespace) -> int:
     from gbhub.builders.locate import locate_sequences, read_queries, write_locations
-    from gbhub.builders.regions.create import resolve_named_reference
+    from gbhub.builders.regions.reference import resolve_named_reference
 
     if args.no_progress and not Path(args.input).is_file():  # a dataset: `datasets` shows bars of its own
         import datasets
