@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from gbhub.builders.hub_layout import image_path
+from gbhub.builders.hub_layout import atomic_path, image_path
 from gbhub.hub_cards.stats import ConfigStats
 
 DPI = 100
@@ -27,10 +27,8 @@ def _new_figure() -> tuple[Figure, object]:
 
 def _save(fig: Figure, path: Path) -> Path:
     """Write `fig` as PNG with no timestamp or version metadata (same data -> same bytes)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
-    tmp.replace(path)
+    with atomic_path(path) as tmp:  # a unique temporary name: two writers never share one
+        fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
     return path
 
 

@@ -1,6 +1,6 @@
 """Benchmark: the whole audit (and the variant plans) of all nine benchmarks, timed, with its figures as JSON.
 
-    python scripts/bench_audit.py --out bench_audit.json
+    python scripts/bench_audit.py --out bench_audit.json --markdown
     python scripts/bench_audit.py --names human_nontata_promoters --parts overlap contigs   # smoke run
 
 Inputs: the real upstream coordinate tables (`--coordinates`, default `../shared/upstream/.../datasets`),
@@ -8,9 +8,12 @@ split as `gbhub build` splits them (seed 42). No reference genome is needed: eac
 a *hashed synthetic genome* with the real contig names — the base at position p of contig c of assembly a is
 `fmix64(hash(a, canonical c) + p) mod 4`, and `-` rows are reverse-complemented — so the real lengths are kept
 and identical or overlapping intervals give identical or overlapping sequences, as on the real genome. The
-interval figures (overlaps, exclusive contigs, chromosome split, length shortcut) are therefore the real
-ones; the sequence figures (duplicates, near-duplicates, GC and 3-mer shortcuts) are those of a genome
-without repeats or composition bias, and measure speed, not the benchmarks.
+interval and coordinate figures (overlaps, exclusive contigs, chromosome split, length, strand, contig and
+genomic-bin probes) are therefore the real ones; the sequence figures (duplicates, near-duplicates,
+composition and per-position probes) are those of a genome without repeats or composition bias, and measure
+speed, not the benchmarks. The real sequence figures come from the one real set at hand: the published
+`human_nontata_promoters` test split (9,034 sequences, `--real`, default `../shared/upstream/...`), audited
+as a file with a stratified seeded 70/30 split. `--markdown` prints the README's audit table.
 """
 
 from __future__ import annotations
@@ -31,14 +34,25 @@ import pyarrow.compute as pc
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from gbhub.builders.audit.common import AuditInput, from_plan, reverse_complement  # noqa: E402
+from gbhub.builders.audit.common import AuditError, AuditInput, from_plan, reverse_complement  # noqa: E402
+from gbhub.builders.audit.duplicates import sequence_codes  # noqa: E402
 from gbhub.builders.audit.pipeline import PARTS, audit_input  # noqa: E402
-from gbhub.builders.audit.variants import LEAKFREE_RULES, chromsplit_splits, class_balance, leakfree_rules  # noqa: E402
+from gbhub.builders.audit.similarity import audit_similarity, searches  # noqa: E402
+from gbhub.builders.audit.variants import (  # noqa: E402
+    LEAKFREE_RULES,
+    chromsplit_splits,
+    class_balance,
+    degenerate_classes,
+    leakfree_rules,
+    within_split_rules,
+)
 from gbhub.builders.coordinates import fetch_table, read_table  # noqa: E402
 from gbhub.builders.plan import upstream_plan  # noqa: E402
 from gbhub.builders.registry import get_benchmark, upstream_benchmarks  # noqa: E402
 
 DEFAULT_COORDINATES = ROOT.parent / "shared" / "upstream" / "genomic_benchmarks" / "datasets"
+DEFAULT_REAL = (ROOT.parent / "shared" / "upstream" / "allison-eunse__ai4h-inspired-fm-benchmark-hub"
+                / "human_nontata_promoters_test.tsv.gz")
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
 
@@ -90,27 +104,103 @@ def headline(report: dict) -> dict:
     """The figures printed per benchmark (the full reports go to `--reports`)."""
     out = {}
     pair = "test_vs_train_validation"
-    if "overlap" in report:
-        ov = report["overlap"]["pairs"][pair]
-        out["test_overlapping_train_validation"] = ov["overlapping"]
-        out["test_identical_interval"] = ov["identical"]
-        out["test_overlapping_fraction"] = ov["overlapping_fraction"]
-        out["validation_overlapping_train"] = report["overlap"]["pairs"]["validation_vs_train"]["overlapping"]
-    if "duplicates" in report:
-        d = report["duplicates"]["across_splits"][pair]
+    ov = report.get("overlap") or {}
+    if ov.get("pairs"):
+        out["test_overlapping_train_validation"] = ov["pairs"][pair]["overlapping"]
+        out["test_identical_interval"] = ov["pairs"][pair]["identical"]
+        out["test_overlapping_fraction"] = ov["pairs"][pair]["overlapping_fraction"]
+        out["validation_overlapping_train"] = ov["pairs"]["validation_vs_train"]["overlapping"]
+        out["validation_overlapping_fraction"] = ov["pairs"]["validation_vs_train"]["overlapping_fraction"]
+    dup = report.get("duplicates") or {}
+    if dup.get("across_splits"):
+        d = dup["across_splits"][pair]
         out["test_duplicates_exact_rc"] = [d["exact"], d["rc"]]
-        out["train_redundant_exact_rc"] = [report["duplicates"]["within_split"]["train"]["exact_redundant"],
-                                           report["duplicates"]["within_split"]["train"]["rc_redundant"]]
-    if "near_duplicates" in report:
-        nd = report["near_duplicates"]["pairs"][pair]
-        out["test_near_duplicates"] = nd["near_duplicates"]
-        out["test_near_beyond_exact_rc"] = nd["beyond_exact_and_rc"]
+        out["redundant_exact_rc"] = {s: [w["exact_redundant"], w["rc_redundant"]] for s, w in dup["within_split"].items()}
+    near = report.get("near_duplicates") or {}
+    if near.get("pairs"):
+        nd = near["pairs"][pair]
+        out["test_near_duplicates"] = [nd["near_duplicates"], nd["near_duplicate_fraction"]]
+        out["validation_near_duplicates"] = near["pairs"]["validation_vs_train"]["near_duplicates"]
+        out["near_duplicate_k_scale"] = [near["params"]["k_used"], near["params"]["scale_used"]]
     if "shortcuts" in report:
-        out["shortcut_auroc"] = {k: [v["auroc"], v["flag"]] for k, v in report["shortcuts"]["features"].items()}
-    if "contigs" in report:
-        neg = report["contigs"].get("negatives_without_positive")
+        out["probes"] = {k: ([v["auroc"], v["ci"], v["flag"]] if v.get("auroc") is not None else [None, None, v["flag"]])
+                         for k, v in report["shortcuts"]["probes"].items()}
+        position = report["shortcuts"]["probes"].get("position_start", {})
+        if position.get("selected_window"):
+            out["position_window"] = position["selected_window"]
+    contigs = report.get("contigs") or {}
+    if "by_class" in contigs:
+        neg = contigs.get("negatives_without_positive")
         out["negatives_without_positive"] = neg["exclusive_rows"] if neg else None
     return out
+
+
+def variant_plans(inp: AuditInput, found=None) -> dict:
+    """What the variants would remove (rules, class balance, degenerate-split warnings), without building them."""
+    out = {}
+    rules = leakfree_rules(inp, found=found)
+    frame = inp.frame
+    before = class_balance(frame, inp.classes)
+    after = class_balance(frame[rules == ""], inp.classes)
+    warnings, constant = degenerate_classes(before, after)
+    out["leakfree"] = {"removed": {rule: int((rules == rule).sum()) for rule in LEAKFREE_RULES if (rules == rule).any()},
+                       "after": after, "warnings": warnings, "constant_predictor": constant}
+    try:
+        split = chromsplit_splits(inp)
+    except AuditError as err:  # transcript coordinates: no chromosome split
+        out["chromsplit"] = f"skipped: {err}"
+        return out
+    within = within_split_rules(inp, sequence_codes(inp.sequences), split)
+    keep = within == ""
+    out["chromsplit"] = {"removed_within_splits": {r: {s: int(((within == r) & (split == s)).sum()) for s in
+                                                       ("train", "validation", "test")} for r in set(within[~keep])},
+                         "after": class_balance(frame[keep].assign(split=split[keep]), inp.classes)}
+    return out
+
+
+def real_sequences(path: Path) -> dict:
+    """The full audit of the published nontata test sequences (a stratified seeded 70/30 split), timed."""
+    import pandas as pd
+
+    from gbhub.builders.audit.sources import from_frame
+
+    t0 = time.perf_counter()
+    inp = from_frame("human_nontata_promoters_published_test", pd.read_csv(path, sep="\t", dtype=str),
+                     where=str(path), sequence_column="seq")
+    timings: dict[str, float] = {}
+    report = audit_input(inp, timings=timings)
+    return {"rows": len(inp.frame), "audit_s": round(time.perf_counter() - t0, 2), "audit_parts_s": timings,
+            **headline(report)}
+
+
+def markdown(results: dict, real: dict | None) -> str:
+    """The README's audit table: one row per benchmark, every probe."""
+    def cell(entry, probe):
+        v = entry.get("probes", {}).get(probe)
+        if not v:
+            return "–"
+        auroc, _, flag = v
+        if auroc is None:
+            return "n/a"
+        return f"**{auroc:.3f}**" if flag == "fail" else f"*{auroc:.3f}*" if flag == "warn" else f"{auroc:.3f}"
+
+    header = ("| benchmark | test overlapping train ∪ val | identical | validation overlapping train | length | "
+              "exact length | strand | contig | 1 Mb bin | negatives on contigs without positives |")
+    lines = [header, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, e in results.items():
+        neg = e.get("negatives_without_positive")
+        lines.append(
+            f"| {name} | {e['test_overlapping_train_validation']:,} ({e['test_overlapping_fraction']:.1%}) | "
+            f"{e['test_identical_interval']:,} | {e['validation_overlapping_train']:,} "
+            f"({e['validation_overlapping_fraction']:.1%}) | {cell(e, 'length')} | {cell(e, 'exact_length')} | "
+            f"{cell(e, 'strand')} | {cell(e, 'contig')} | {cell(e, 'genomic_bin')} | "
+            f"{'–' if neg is None else f'{neg:,}'} |")
+    if real:
+        probes = real["probes"]
+        lines.append("")
+        lines.append("Real sequences (" + f"{real['rows']:,} published nontata test sequences, 70/30): " + ", ".join(
+            f"{k} {v[0]:.3f} {v[2]}" for k, v in probes.items() if v[0] is not None))
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-variants", action="store_true", help="skip the leak-free / chromosome-split plans")
     parser.add_argument("--out", type=Path, help="also write the JSON figures here")
     parser.add_argument("--reports", type=Path, help="folder for the full audit report of each benchmark")
+    parser.add_argument("--real", type=Path, default=DEFAULT_REAL, help="TSV (seq, label) of real sequences to audit")
+    parser.add_argument("--markdown", action="store_true", help="print the README's audit table to stderr")
     args = parser.parse_args(argv)
 
     names = args.names or upstream_benchmarks()
@@ -137,20 +229,20 @@ def main(argv: list[str] | None = None) -> int:
         t_generate = time.perf_counter() - t0
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        report = audit_input(inp, parts=tuple(args.parts), timings=timings)
+        found = None
+        if "near_duplicates" in args.parts:  # searched once, for the audit and the leak-free plan
+            found = searches(inp)
+            timings["near_duplicate_search"] = round(time.perf_counter() - t0, 3)
+        report = audit_input(inp, parts=tuple(p for p in args.parts if p != "near_duplicates"), timings=timings)
+        if found is not None:
+            report["near_duplicates"] = audit_similarity(inp, found=found)
         t_audit = time.perf_counter() - t0
         entry = {"rows": len(inp.frame), "bases": int((inp.frame["end"] - inp.frame["start"]).sum()),
                  "read_tables_s": round(t_read, 2), "generate_sequences_s": round(t_generate, 2),
                  "audit_s": round(t_audit, 2), "audit_parts_s": timings, **headline(report)}
         if not args.no_variants:
             t0 = time.perf_counter()
-            rules = leakfree_rules(inp)
-            entry["leakfree_removed"] = {rule: int((rules == rule).sum()) for rule in LEAKFREE_RULES}
-            try:
-                split = chromsplit_splits(inp)
-                entry["chromsplit_balance"] = class_balance(inp.frame.assign(split=split), inp.classes)
-            except Exception as err:  # transcript coordinates: no chromosome split
-                entry["chromsplit_balance"] = f"skipped: {err}"
+            entry["variants"] = variant_plans(inp, found)
             entry["variant_plans_s"] = round(time.perf_counter() - t0, 2)
             totals["variant_plans_s"] += entry["variant_plans_s"]
         if args.reports:
@@ -161,6 +253,10 @@ def main(argv: list[str] | None = None) -> int:
         totals["audit_s"] += t_audit
         results[name] = entry
         print(f"{name}: {entry['rows']:,} rows, audit {t_audit:.1f} s", file=sys.stderr)
+    real = None
+    if args.real and args.real.is_file():
+        real = real_sequences(args.real)
+        print(f"real nontata sequences: audit {real['audit_s']:.1f} s", file=sys.stderr)
     result = {
         "benchmarks": results,
         "rows": sum(e["rows"] for e in results.values()),
@@ -170,12 +266,15 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "parts": args.parts,
         "sequences": "hashed synthetic genome with the real contig names and the real interval lengths",
+        "real_sequences": real,
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
         "numpy": np.__version__,
     }
     text = json.dumps(result, indent=2)
     print(text)
+    if args.markdown:
+        print(markdown(results, real), file=sys.stderr)
     if args.out:
         args.out.write_text(text + "\n")
     return 0

@@ -16,8 +16,7 @@ built-in `synthetic` benchmark and small generated FASTA files, and classifies w
                          files/folders of a dead process still there after the next successful run
     hang                 a child ran past its timeout
 
-Adding cases (e.g. training: resume with changed settings, one-class data, bad training arguments): write
-a function `def my_case(ctx: Context) -> Iterator[Result]` that uses `ctx.gbhub(...)`, `ctx.python(...)`,
+Adding cases: write a function `def my_case(ctx: Context) -> Iterator[Result]` that uses `ctx.gbhub(...)`, `ctx.python(...)`,
 `ctx.classify(...)` and the fixtures on `ctx`, decorate it with `@case("training", "what it tries")`, and
 it is listed, selectable with `--cases` and counted. Nothing else changes.
 
@@ -482,6 +481,108 @@ def bad_arguments(ctx: Context) -> Iterator[Result]:
     after = {p: p.read_bytes() for p in built.rglob("*") if p.is_file()}
     yield ctx.classify("push --dry-run of a built folder", proc, expect="ok",
                        check=lambda: None if after == before else "local files changed")
+
+
+# --------------------------------------------------------------------------------------------- training
+
+TRAIN_FAST = ("--no-progress", "--max-train-samples", "300", "--batch-size", "32")
+
+
+def training_data(ctx: Context) -> Path:
+    """The `synthetic` benchmark built once for the training cases."""
+    data = ctx.workdir / "train-data"
+    if not (data / "synthetic").is_dir():
+        proc = ctx.gbhub("build", "synthetic", "--out", str(data), "--no-progress")
+        if proc.returncode:
+            raise SystemExit(f"building the training data failed:\n{proc.stderr}")
+    return data
+
+
+def run_problem(run: Path) -> str | None:
+    """Why `run` is not a complete run folder (None when it is)."""
+    if (run / ".gbhub.lock").exists():
+        return "the run folder's lock file was left behind"
+    try:
+        record = json.loads((run / "metrics.json").read_text())
+    except (OSError, ValueError) as err:
+        return f"metrics.json unreadable: {err}"
+    if not (run / "README.md").is_file() or "test" not in record.get("metrics", {}):
+        return "no card or no test metrics"
+    stray = [p.name for p in run.glob(".*.tmp")]
+    return f"temporary files left: {stray}" if stray else None
+
+
+@case("training", "bad training arguments and data")
+def training_bad_input(ctx: Context) -> Iterator[Result]:
+    data = training_data(ctx)
+    base = ctx.fresh("train-args")
+    (base / "file").write_text("x")
+    (base / "list.json").write_text("[1, 2]")
+    one_class = base / "one-class"
+    code = ("import sys, numpy as np\nfrom gbhub.builders.hub_layout import SPLITS, write_hub_folder\n"
+            "rng = np.random.default_rng(0)\n"
+            "rows = lambda: {'sequence': [''.join(rng.choice(list('ACGT'), 80)) for _ in range(64)], "
+            "'label': [0] * 64}\n"
+            "write_hub_folder(sys.argv[1], 'toy', {s: rows() for s in SPLITS}, ['a', 'b'])")
+    made = ctx.python(code, str(one_class))
+    if made.returncode:
+        raise SystemExit(f"writing the one-class data failed:\n{made.stderr}")
+    run = str(base / "run")
+    common = ["--dataset", str(data), "--config", "synthetic", "--out", run, "--no-progress"]
+    cases = {
+        "unknown recipe": ["train", "nope", *common],
+        "unknown config": ["train", "cnn", "--dataset", str(data), "--config", "nope", "--out", run],
+        "missing dataset folder": ["train", "cnn", "--dataset", str(base / "missing"), "--config", "x", "--out", run],
+        "--out is a file": ["train", "cnn", "--dataset", str(data), "--config", "synthetic", "--out",
+                            str(base / "file")],
+        "--epochs 0": ["train", "cnn", *common, "--epochs", "0"],
+        "--lr -1": ["train", "cnn", *common, "--lr", "-1"],
+        "--seeds x": ["train", "cnn", *common, "--seeds", "x"],
+        "--args-json a list": ["train", "cnn", *common, "--args-json", str(base / "list.json")],
+        "--args-json missing": ["train", "cnn", *common, "--args-json", str(base / "no.json")],
+        "--selection-metric r2 on classes": ["train", "cnn", *common, "--selection-metric", "r2"],
+        "--init-from a missing run": ["train", "deepenhancer", *common, "--init-from", str(base / "missing")],
+        "one-class data": ["train", "cnn", "--dataset", str(one_class), "--config", "toy", "--out", run,
+                           "--selection-metric", "auroc", "--no-progress"],
+    }
+    for label, argv in cases.items():
+        yield ctx.classify(f"train args: {label}", ctx.gbhub(*argv), expect="error")
+    if (base / "run" / "metrics.json").exists():
+        yield Result("train args: the refused runs", SILENT, "a refused run wrote metrics.json")
+
+
+@case("training", "resume with changed settings or data, and resume after SIGKILL")
+def training_resume(ctx: Context) -> Iterator[Result]:
+    data = training_data(ctx)
+    run = ctx.fresh("train-resume") / "run"
+    first = ctx.gbhub("train", "cnn", "--dataset", str(data), "--config", "synthetic", "--out", str(run),
+                      "--epochs", "1", *TRAIN_FAST)
+    yield ctx.classify("resume: first run", first, expect="ok", check=lambda: run_problem(run))
+    before = (run / "metrics.json").read_bytes() if (run / "metrics.json").exists() else b""
+    changed = {"--lr": ("--lr", "0.05"), "--max-train-samples": ("--max-train-samples", "200"),
+               "--batch-size": ("--batch-size", "16")}
+    for label, (flag, value) in changed.items():
+        argv = [a for a in TRAIN_FAST]
+        if flag in argv:
+            argv[argv.index(flag) + 1] = value
+        else:
+            argv += [flag, value]
+        proc = ctx.gbhub("train", "cnn", "--dataset", str(data), "--config", "synthetic", "--out", str(run),
+                         "--epochs", "2", "--resume", *argv)
+        yield ctx.classify(f"resume with {label} changed", proc, expect="error")
+        if (run / "metrics.json").read_bytes() != before:
+            yield Result(f"resume with {label} changed", SILENT, "a refused resume rewrote metrics.json")
+    # SIGKILL at a random point of a 4-epoch run, then --resume: the folder must end complete
+    for trial in range(min(ctx.kills, 4)):
+        out = ctx.fresh("train-kill") / "run"
+        argv = ["train", "cnn", "--dataset", str(data), "--config", "synthetic", "--out", str(out), "--epochs", "4",
+                *TRAIN_FAST]
+        proc = ctx.popen(*argv)
+        time.sleep(ctx.rng.uniform(3.0, 3.0 + 4 * ctx.build_seconds))
+        proc.kill()
+        proc.wait()
+        again = ctx.gbhub(*argv, "--resume")
+        yield ctx.classify(f"resume after SIGKILL {trial}", again, expect="ok", check=lambda out=out: run_problem(out))
 
 
 # ----------------------------------------------------------------------------------------------- driver

@@ -184,7 +184,7 @@ def add_arguments(parser: argparse.ArgumentParser, classes: Sequence[type], *,
             if base is bool:
                 kwargs["action"] = "store_true"
             elif base is tuple:
-                kwargs.update(type=_seeds_flag, metavar="N[,N...]")
+                kwargs.update(type=seeds_flag, metavar="N[,N...]")
             else:
                 kwargs["type"] = _converter(base, f.name)
                 if choices:
@@ -195,7 +195,7 @@ def add_arguments(parser: argparse.ArgumentParser, classes: Sequence[type], *,
             group.add_argument(flag(f.name), **kwargs)
 
 
-def _seeds_flag(text: str) -> tuple[int, ...]:
+def seeds_flag(text: str) -> tuple[int, ...]:
     try:
         return parse_seeds(text)
     except ArgumentError as err:  # argparse prints a ValueError's type, not its message

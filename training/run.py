@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import shutil
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ import numpy as np
 
 from gbhub import __version__
 from gbhub.builders.hub_layout import SPLITS, atomic_path, write_json_atomic
+from gbhub.builders.locks import folder_lock
 from gbhub.training import data as tdata
 from gbhub.training.args import (
     SELECTION_METRICS,
@@ -98,6 +100,15 @@ def train_recipe(recipe: Recipe, args: Arguments) -> dict | None:
 
 
 def _train_recipe(recipe: Recipe, args: Arguments) -> dict | None:
+    """Hold the run folder's one-writer lock (main process only) around the run: a second `gbhub train
+    --out` on the same folder is refused, naming the holder, instead of interleaving checkpoints."""
+    if int(os.environ.get("RANK", "0")) != 0:  # the other processes of a distributed launch
+        return _train_locked(recipe, args)
+    with folder_lock(args.data.out, command=f"gbhub train {recipe.name}"):
+        return _train_locked(recipe, args)
+
+
+def _train_locked(recipe: Recipe, args: Arguments) -> dict | None:
     import torch
 
     data, run = args.data, args.run

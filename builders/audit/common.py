@@ -50,6 +50,9 @@ class AuditInput:
         assemblies: assembly of each label's reference (`GRCh38`, `WBcel235`, ...).
         kinds: kind of each label's reference: `genome` (contigs) or `transcriptome` (transcript ids).
         parent: the upstream-faithful config a variant derives from, or None.
+        source: what was read, in words (a folder, a file, a Hub id), for the report.
+        split_note: how the splits were made when the audit made them (a file with no split column), or None.
+        variant: the `variant` record of a variant config's provenance (removal counts, warnings), or None.
     """
 
     config: str
@@ -59,7 +62,11 @@ class AuditInput:
     assemblies: dict[int, str]
     kinds: dict[int, str]
     parent: str | None = None
+    source: str | None = None
+    split_note: str | None = None
+    variant: dict | None = None
     _keys: np.ndarray | None = field(default=None, init=False, repr=False)
+    _coordinates: tuple[str, str, np.ndarray] | None = field(default=None, init=False, repr=False)
     _labels: np.ndarray | None = field(default=None, init=False, repr=False)
     _splits: np.ndarray | None = field(default=None, init=False, repr=False)
 
@@ -90,6 +97,33 @@ class AuditInput:
     def split_mask(self, splits: tuple[str, ...] | str) -> np.ndarray:
         """`(n,)` bool: rows of `splits`."""
         return np.isin(self.splits, [splits] if isinstance(splits, str) else list(splits))
+
+    def coordinates(self) -> tuple[str, str, np.ndarray]:
+        """`(status, reason, rows)`: whether the rows carry real genomic coordinates.
+
+        `status` is `present`, `placeholder` (every row is `start` 0, `end` = its length, as written for data
+        with no coordinates, or has an empty `region`) or `absent` (no row names a region); `rows` is the
+        `(n,)` bool mask of the rows whose coordinates are real (a non-empty `region`), all False unless
+        `present`. Checks on coordinates (overlaps, contigs, genomic position) run on those rows only.
+        """
+        if self._coordinates is None:
+            region = self.frame["region"].fillna("").astype(str).to_numpy(object)
+            named = region != ""
+            start = self.frame["start"].to_numpy(np.int64)
+            end = self.frame["end"].to_numpy(np.int64)
+            if not named.any():
+                self._coordinates = ("absent", "no row names a region (contig or transcript)", np.zeros(len(region), bool))
+            elif self.sequences is not None and bool(((start[named] == 0) & (end[named] == lengths(self.sequences)[named])).all()):
+                self._coordinates = ("placeholder", "every row has start 0 and end = its sequence length (placeholder "
+                                     "coordinates, not positions on a genome)", np.zeros(len(region), bool))
+            else:
+                reason = "" if named.all() else f"{int((~named).sum()):,} rows without a region are left out"
+                self._coordinates = ("present", reason, named)
+        return self._coordinates
+
+    def has_coordinates(self) -> bool:
+        """True when the rows carry real genomic coordinates (`coordinates()` is `present`)."""
+        return self.coordinates()[0] == "present"
 
     def namespaces(self) -> np.ndarray:
         """`(n,)` the coordinate namespace of each row, `<assembly>/<kind>` of its class's reference."""
@@ -155,7 +189,8 @@ def load_config(out_dir: str | os.PathLike, config: str, *, sequences: bool = Tr
     classes = tuple(prov["classes"])
     assemblies, kinds = reference_kinds(prov["class_references"], classes)
     return AuditInput(config, classes, frame, table.column("sequence") if sequences else None,
-                      assemblies, kinds, parent=prov.get("parent"))
+                      assemblies, kinds, parent=prov.get("parent"), source=f"config {config} of {out_dir}",
+                      variant=prov.get("variant"))
 
 
 def from_plan(config: str, plan: pd.DataFrame, classes, class_references: dict[str, str],

@@ -21,15 +21,16 @@ def audit_contigs(inp: AuditInput) -> dict:
     """Exclusive-contig figures of a config (the `contigs` section of the audit report)."""
     keys = inp.contig_keys()
     labels = inp.labels
+    _, _, located = inp.coordinates()  # rows with a region
     names = inp.canonical_regions().to_numpy(object)
     splits = inp.splits
     # classes present on each contig key, as a bit set
     present = np.zeros(int(keys.max()) + 1 if len(keys) else 0, dtype=np.int64)
-    np.bitwise_or.at(present, keys, np.left_shift(1, labels))
+    np.bitwise_or.at(present, keys[located], np.left_shift(1, labels[located]))
     on_key = present[keys]
     by_class = {}
     for i, cls in enumerate(inp.classes):
-        mask = labels == i
+        mask = (labels == i) & located
         n = int(mask.sum())
         peers = [j for j in range(len(inp.classes))
                  if j != i and inp.assemblies[j] == inp.assemblies[i] and inp.kinds[j] == inp.kinds[i]]

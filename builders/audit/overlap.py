@@ -76,11 +76,23 @@ def best_overlap(
 
 
 def query_overlaps(inp: AuditInput, query: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`best_overlap` of the `query` rows of `inp` against its `reference` rows (bool masks)."""
+    """`best_overlap` of the `query` rows of `inp` against its `reference` rows (bool masks).
+
+    Rows without real coordinates (`AuditInput.coordinates`) overlap nothing: placeholder coordinates (start 0,
+    end = length, no region) must not make every row "identical" to every other.
+    """
+    status, _, rows = inp.coordinates()
+    if status != "present":
+        n = int(query.sum())
+        return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
     keys = inp.contig_keys()
     start = inp.frame["start"].to_numpy(np.int64)
     end = inp.frame["end"].to_numpy(np.int64)
-    return best_overlap(keys[query], start[query], end[query], keys[reference], start[reference], end[reference])
+    covered, identical = np.zeros(int(query.sum()), dtype=np.int64), np.zeros(int(query.sum()), dtype=bool)
+    q_ok = rows[query]
+    q, r = query & rows, reference & rows
+    covered[q_ok], identical[q_ok] = best_overlap(keys[q], start[q], end[q], keys[r], start[r], end[r])
+    return covered, identical
 
 
 def audit_overlap(inp: AuditInput) -> dict:

@@ -29,8 +29,10 @@ import pandas as pd
 from gbhub.builders.audit.common import AuditError, AuditInput, from_plan, load_config
 from gbhub.builders.audit.duplicates import SequenceCodes, cross_flags, sequence_codes, within_flags
 from gbhub.builders.audit.overlap import query_overlaps
+from gbhub.builders.audit.similarity import Searches, SimilarityParams, searches
 from gbhub.builders.build import prepare_inputs, write_plan_config
-from gbhub.builders.hub_layout import SPLITS, read_provenance
+from gbhub.builders.hub_layout import SPLITS, audit_path, read_provenance
+from gbhub.builders.locks import folder_lock
 from gbhub.builders.plan import PLAN_COLUMNS, upstream_plan
 
 logger = logging.getLogger(__name__)
@@ -46,22 +48,52 @@ LEAKFREE_RULES: dict[str, str] = {
     "test_exact_duplicate": "test rows whose sequence is identical to a train or validation row",
     "test_rc_duplicate": "test rows whose sequence is the reverse complement of a train or validation row",
     "test_overlap": "test rows whose interval overlaps (≥ 1 bp, same contig) a train or validation interval",
-    "train_exact_duplicate": "train/validation rows identical to an earlier train/validation row",
-    "train_rc_duplicate": "train/validation rows that are the reverse complement of an earlier train/validation row",
+    "test_near_duplicate": "test rows that are near-duplicates (the audit's definition) of a train or validation row",
+    "validation_exact_duplicate": "validation rows whose sequence is identical to a train row",
+    "validation_rc_duplicate": "validation rows whose sequence is the reverse complement of a train row",
+    "validation_overlap": "validation rows whose interval overlaps (≥ 1 bp, same contig) a train interval",
+    "validation_near_duplicate": "validation rows that are near-duplicates of a train row",
+    "exact_duplicate": "rows whose sequence repeats an earlier row of the same split",
+    "rc_duplicate": "rows whose sequence is the reverse complement of an earlier row of the same split",
+    "identical_interval": "rows whose interval (contig, start, end) repeats an earlier row of the same split",
 }
+WITHIN_SPLIT_RULES = ("exact_duplicate", "rc_duplicate", "identical_interval")
 SUFFIXES = {"leakfree": "_leakfree", "chromsplit": "_chromsplit"}
+# A class of a split is degenerate after removals when its share of the split falls under FLOOR_SHARE of its
+# former share, or it falls under FLOOR_ROWS rows having had at least that many.
+FLOOR_SHARE = 0.1
+FLOOR_ROWS = 100
 
 
-def leakfree_rules(inp: AuditInput, codes: SequenceCodes | None = None) -> np.ndarray:
+def within_split_rules(inp: AuditInput, codes: SequenceCodes, splits: np.ndarray) -> np.ndarray:
+    """`(n,)` the within-split duplicate rule of each row (`WITHIN_SPLIT_RULES`), or "" when it is the first
+    occurrence of its sequence (or reverse complement) and interval in its split (`splits`: each row's split)."""
+    rules = np.full(len(inp.frame), "", dtype=object)
+    exact, rc = within_flags(codes, splits)
+    if inp.has_coordinates():
+        _, _, located = inp.coordinates()
+        frame = pd.DataFrame({"s": splits, "k": inp.contig_keys(), "a": inp.frame["start"], "b": inp.frame["end"]})
+        interval = frame.duplicated().to_numpy() & located
+        rules[interval] = "identical_interval"
+    rules[rc] = "rc_duplicate"
+    rules[exact] = "exact_duplicate"
+    return rules
+
+
+def leakfree_rules(inp: AuditInput, codes: SequenceCodes | None = None,
+                   similarity: SimilarityParams = SimilarityParams(), found: Searches | None = None) -> np.ndarray:
     """The leak-free rule that removes each row, or "" for a row that is kept.
 
-    Test rows are compared with every upstream train row (train ∪ validation); rows of upstream train are
-    compared with the earlier ones (train rows first, then validation, in order), so the first occurrence
-    of a sequence is kept. A row is attributed to the first rule of `LEAKFREE_RULES` it breaks.
+    Test rows are compared with every row of train and validation, validation rows with every train row;
+    then, within each split, a row repeating an earlier one (same sequence, its reverse complement, or the same
+    interval) is removed, so the first occurrence is kept. A row is attributed to the first rule of
+    `LEAKFREE_RULES` it breaks.
 
     Args:
         inp: the parent config's rows with sequences.
         codes: sequence codes of `inp.sequences` (computed when absent).
+        similarity: the near-duplicate definition (the audit's).
+        found: the audit's near-duplicate searches (`similarity.searches`), when already run.
 
     Returns:
         `(n,)` object array of rule names.
@@ -69,18 +101,21 @@ def leakfree_rules(inp: AuditInput, codes: SequenceCodes | None = None) -> np.nd
     if inp.sequences is None:
         raise AuditError(f"{inp.config}: the leak-free variant needs sequences")
     codes = codes or sequence_codes(inp.sequences)
+    found = found or searches(inp, similarity, codes)
     rules = np.full(len(inp.frame), "", dtype=object)
-    test, trainval = inp.split_mask("test"), inp.split_mask(("train", "validation"))
-    exact, rc, _ = cross_flags(codes, inp.labels, test, trainval)
-    covered, _ = query_overlaps(inp, test, trainval)
-    test_rows = np.flatnonzero(test)
-    rules[test_rows[covered > 0]] = "test_overlap"
-    rules[test_rows[rc]] = "test_rc_duplicate"
-    rules[test_rows[exact]] = "test_exact_duplicate"
-    groups = np.where(trainval, "upstream_train", "test")
-    dup_exact, dup_rc = within_flags(codes, groups)
-    rules[dup_rc & trainval] = "train_rc_duplicate"
-    rules[dup_exact & trainval] = "train_exact_duplicate"
+    for query_split, reference_splits, search in (("test", ("train", "validation"), "test_vs_train_validation"),
+                                                  ("validation", ("train",), "validation_vs_train")):
+        query, reference = inp.split_mask(query_split), inp.split_mask(reference_splits)
+        rows = np.flatnonzero(query)
+        exact, rc, _ = cross_flags(codes, inp.labels, query, reference)
+        covered, _ = query_overlaps(inp, query, reference)
+        near = getattr(found, search).flagged[rows]
+        for rule, hit in ((f"{query_split}_near_duplicate", near), (f"{query_split}_overlap", covered > 0),
+                          (f"{query_split}_rc_duplicate", rc), (f"{query_split}_exact_duplicate", exact)):
+            rules[rows[hit]] = rule  # later assignments win: the first rule of LEAKFREE_RULES is kept
+    within = within_split_rules(inp, codes, inp.splits)
+    free = rules == ""
+    rules[free] = within[free]
     return rules
 
 
@@ -119,59 +154,126 @@ def class_balance(plan: pd.DataFrame, classes) -> dict[str, dict[str, int]]:
                 for i, c in enumerate(classes)} for s in SPLITS}
 
 
-def _balance_table(balance: dict, classes) -> str:
+def degenerate_classes(before: dict, after: dict) -> tuple[list[dict], dict]:
+    """The classes a removal left under the floor, and what a constant predictor scores on those splits.
+
+    Args:
+        before, after: `class_balance` of the rows before and after the removal.
+
+    Returns:
+        `(warnings, constant_predictor)`: one `{split, class, before, after, share_before, share_after}` per
+        class under the floor (`FLOOR_SHARE`, `FLOOR_ROWS`, or emptied), and `{split: {class, accuracy}}` of the
+        majority class of each split with a warning.
+    """
+    warnings, constant = [], {}
+    for split in SPLITS:
+        total_before, total_after = sum(before[split].values()), sum(after[split].values())
+        for cls, n_before in before[split].items():
+            n_after = after[split][cls]
+            share_before = n_before / total_before if total_before else 0.0
+            share_after = n_after / total_after if total_after else 0.0
+            if n_before and (share_after < FLOOR_SHARE * share_before or n_after < FLOOR_ROWS <= n_before):
+                warnings.append({"split": split, "class": cls, "before": n_before, "after": n_after,
+                                 "share_before": round(share_before, 6), "share_after": round(share_after, 6)})
+                if total_after and split not in constant:
+                    majority = max(after[split].items(), key=lambda kv: (kv[1], kv[0]))
+                    constant[split] = {"class": majority[0], "accuracy": round(majority[1] / total_after, 6)}
+    return warnings, constant
+
+
+def _warn(config: str, warnings: list[dict], constant: dict) -> str:
+    """Log the warnings and return them as Markdown lines for the variant note ("" when there are none)."""
+    lines = []
+    for w in warnings:
+        message = (f"{config}: {w['split']} class {w['class']!r} fell from {w['before']:,} to {w['after']:,} rows "
+                   f"({w['share_before']:.1%} -> {w['share_after']:.1%} of the split)")
+        logger.warning("%s", message)
+        lines.append(f"- {w['split']}, `{w['class']}`: {w['before']:,} → {w['after']:,} rows "
+                     f"({w['share_before']:.1%} → {w['share_after']:.1%} of the split).")
+    for split, c in constant.items():
+        logger.warning("%s: on %s a constant %r predictor scores accuracy %.3f", config, split, c["class"], c["accuracy"])
+        lines.append(f"- On {split}, a constant predictor answering `{c['class']}` scores accuracy {c['accuracy']:.3f}.")
+    if not lines:
+        return ""
+    return ("**Warning: degenerate split.** The removals left a class under the floor (under "
+            f"{FLOOR_SHARE:.0%} of its former share, or under {FLOOR_ROWS} rows):\n\n" + "\n".join(lines) + "\n\n")
+
+
+def _balance_table(before: dict, after: dict, classes) -> str:
     header = "| Split | " + " | ".join(f"`{c}`" for c in classes) + " | Total |"
     lines = [header, "|---|" + "---:|" * (len(classes) + 1)]
-    for split, counts in balance.items():
-        total = sum(counts.values())
-        cells = [f"{counts[c]:,} ({counts[c] / total:.0%})" if total else "0" for c in classes]
-        lines.append(f"| {split} | " + " | ".join(cells) + f" | {total:,} |")
+    for split in SPLITS:
+        b, a = before[split], after[split]
+        total = sum(a.values())
+        cells = [f"{b[c]:,} → {a[c]:,} ({a[c] / total:.0%})" if total else f"{b[c]:,} → 0" for c in classes]
+        lines.append(f"| {split} | " + " | ".join(cells) + f" | {sum(b.values()):,} → {total:,} |")
     return "\n".join(lines)
 
 
-def leakfree_variant(inp: AuditInput, plan: pd.DataFrame, parent_prov: dict,
-                     codes: SequenceCodes | None = None) -> tuple[pd.DataFrame, dict]:
+def _rule_counts(rules: np.ndarray, split: np.ndarray, names) -> dict:
+    return {rule: {"description": LEAKFREE_RULES[rule], "removed": int((rules == rule).sum()),
+                   "by_split": {s: int(((rules == rule) & (split == s)).sum()) for s in SPLITS}}
+            for rule in names}
+
+
+def leakfree_variant(inp: AuditInput, plan: pd.DataFrame, parent_prov: dict, codes: SequenceCodes | None = None,
+                     similarity: SimilarityParams = SimilarityParams()) -> tuple[pd.DataFrame, dict]:
     """The plan and provenance of `<parent>_leakfree` (rows aligned with `inp`)."""
-    rules = leakfree_rules(inp, codes)
+    rules = leakfree_rules(inp, codes, similarity)
     kept = plan[rules == ""].reset_index(drop=True)
-    split = inp.splits
-    removed = {
-        rule: {"description": text, "removed": int((rules == rule).sum()),
-               "by_split": {s: int(((rules == rule) & (split == s)).sum()) for s in SPLITS}}
-        for rule, text in LEAKFREE_RULES.items()
-    }
-    balance = class_balance(kept, inp.classes)
+    removed = _rule_counts(rules, inp.splits, LEAKFREE_RULES)
+    before, after = class_balance(plan, inp.classes), class_balance(kept, inp.classes)
+    config = parent_prov["config"] + SUFFIXES["leakfree"]
+    warnings, constant = degenerate_classes(before, after)
     total = sum(r["removed"] for r in removed.values())
-    lines = "\n".join(f"- {r['description']}: {r['removed']:,}" for r in removed.values())
-    note = (f"Leak-free: {total:,} of {len(plan):,} rows removed, each counted under the first rule it breaks "
-            f"(test rows are compared with every row of upstream train; within upstream train the first "
-            f"occurrence is kept):\n\n{lines}\n\nRows per split and class:\n\n{_balance_table(balance, inp.classes)}")
+    lines = "\n".join(f"- {r['description']}: {r['removed']:,}" for r in removed.values() if r["removed"])
+    note = (f"{_warn(config, warnings, constant)}Leak-free: {total:,} of {len(plan):,} rows removed, each counted "
+            "under the first rule it breaks (test rows are compared with train and validation, validation rows with "
+            f"train; within each split the first occurrence is kept):\n\n{lines or '- none'}\n\n"
+            f"Rows per split and class, before → after:\n\n{_balance_table(before, after, inp.classes)}")
     prov = _variant_provenance(parent_prov, "leakfree", "leak-free", note, kept)
-    prov["variant"] = {"kind": "leakfree", "rules": removed, "class_balance": balance}
+    prov["variant"] = {"kind": "leakfree", "rules": removed, "class_balance": {"before": before, "after": after},
+                       "warnings": warnings, "constant_predictor": constant,
+                       "floor": {"share": FLOOR_SHARE, "rows": FLOOR_ROWS}}
     return kept, prov
 
 
-def chromsplit_variant(inp: AuditInput, plan: pd.DataFrame, parent_prov: dict) -> tuple[pd.DataFrame, dict]:
-    """The plan and provenance of `<parent>_chromsplit` (rows aligned with `inp`)."""
+def chromsplit_variant(inp: AuditInput, plan: pd.DataFrame, parent_prov: dict,
+                       codes: SequenceCodes | None = None) -> tuple[pd.DataFrame, dict]:
+    """The plan and provenance of `<parent>_chromsplit`: whole contigs held out, then the duplicates inside each
+    split removed (same sequence, reverse complement or interval as an earlier row of the split)."""
     split = chromsplit_splits(inp)
-    new = reorder(plan, split)
-    balance = class_balance(new, inp.classes)
-    empty = [s for s, counts in balance.items() if not sum(counts.values())]
+    rules = np.full(len(plan), "", dtype=object)
+    if inp.sequences is not None:
+        rules = within_split_rules(inp, codes or sequence_codes(inp.sequences), split)
+    keep = rules == ""
+    new = reorder(plan[keep].reset_index(drop=True), split[keep])
+    before = class_balance(plan.assign(split=split), inp.classes)
+    after = class_balance(new, inp.classes)
+    empty = [s for s, counts in after.items() if not sum(counts.values())]
     if empty:
         raise AuditError(f"{inp.config}: the chromosome hold-out leaves {', '.join(empty)} empty")
+    config = parent_prov["config"] + SUFFIXES["chromsplit"]
+    warnings, constant = degenerate_classes(before, after)
+    removed = _rule_counts(rules, split, WITHIN_SPLIT_RULES)
     holdouts = {a: CHROMOSOME_SPLITS[a] for a in sorted(set(inp.assemblies.values()))}
     where = "; ".join(f"{a}: validation {', '.join(h['validation'])}, test {', '.join(h['test'])}"
                       for a, h in holdouts.items())
     moved = int((split != inp.splits).sum())
-    note = (f"Chromosome-held-out: every row of upstream train and test, split by contig ({where}; every other "
-            f"contig is train). {moved:,} of {len(plan):,} rows changed split. No contig lies in two splits, but "
-            "repeats can still give identical sequences on different contigs (see *Known issues*).\n\n"
-            f"Rows per split and class:\n\n{_balance_table(balance, inp.classes)}")
+    lines = "\n".join(f"- {r['description']}: {r['removed']:,}" for r in removed.values() if r["removed"])
+    note = (f"{_warn(config, warnings, constant)}Chromosome-held-out: every row of upstream train and test, split "
+            f"by contig ({where}; every other contig is train). {moved:,} of {len(plan):,} rows changed split. No "
+            "contig lies in two splits, but repeats can still give identical sequences on different contigs (see "
+            f"*Known issues*). Duplicates inside each split removed:\n\n{lines or '- none'}\n\n"
+            f"Rows per split and class, before → after the duplicate removal:\n\n"
+            f"{_balance_table(before, after, inp.classes)}")
     prov = _variant_provenance(parent_prov, "chromsplit", "chromosome-held-out", note, new)
     prov["validation"] = None
     prov["variant"] = {"kind": "chromsplit", "holdouts": {a: {k: list(v) for k, v in h.items()}
                                                           for a, h in holdouts.items()},
-                       "class_balance": balance}
+                       "rules": removed, "class_balance": {"before": before, "after": after},
+                       "warnings": warnings, "constant_predictor": constant,
+                       "floor": {"share": FLOOR_SHARE, "rows": FLOOR_ROWS}}
     return new, prov
 
 
@@ -211,29 +313,57 @@ def parent_plan(name: str, out_dir: str | os.PathLike, *, coordinates_dir=None, 
 
 
 def build_variants(name: str, out_dir: str | os.PathLike, *, kinds=("leakfree", "chromsplit"), coordinates_dir=None,
-                   references=None, cache_dir=None, num_proc: int | None = None, progress: bool = True) -> dict:
+                   references=None, cache_dir=None, num_proc: int | None = None, progress: bool = True,
+                   similarity: SimilarityParams = SimilarityParams()) -> dict:
     """Build `<name>_leakfree` and `<name>_chromsplit` into `out_dir` next to the built config `name`.
 
     Each is a split plan of the parent's coordinate rows, materialized by the same engine and written with
     `write_plan_config`; the parent config is not touched. Deterministic: same parent, same variants.
 
+    Everything happens under the folder's one-writer lock (`locks.folder_lock`; re-entrant, so inside the
+    command's `hub_layout.card_transaction` too). Each variant's Parquet and provenance are swapped in
+    together (`hub_layout.publish_config`): an interruption leaves the previous variant or the new one, never
+    half of one. The audit report of the previous variant is removed before the swap, so that a variant whose
+    audit was interrupted has no report rather than the report of other rows.
+
     Returns:
         `{kind: {"config": name}}`, or `{kind: {"skipped": reason}}` for a variant that does not apply.
+
+    Raises:
+        FolderLockedError: another process writes `out_dir`.
     """
+    with folder_lock(out_dir):
+        return _build_variants(name, out_dir, kinds=kinds, coordinates_dir=coordinates_dir, references=references,
+                               cache_dir=cache_dir, num_proc=num_proc, progress=progress, similarity=similarity)
+
+
+def drop_audit(out_dir: str | os.PathLike, config: str) -> None:
+    """Remove the audit report of `config` (JSON and readable report), e.g. before its rows are replaced."""
+    json_path = audit_path(out_dir, config)
+    for path in (json_path, json_path.with_suffix(".md")):
+        if path.exists():
+            path.unlink()
+            logger.info("removed %s (the rows it describes are being replaced)", path)
+
+
+def _build_variants(name, out_dir, *, kinds, coordinates_dir, references, cache_dir, num_proc, progress,
+                    similarity) -> dict:
     plan, inp, prov = parent_plan(name, out_dir, coordinates_dir=coordinates_dir, references=references,
                                   cache_dir=cache_dir, progress=progress)
+    codes = sequence_codes(inp.sequences)
     out = {}
     for kind in kinds:
         if kind == "chromsplit" and any(k != "genome" for k in inp.kinds.values()):
             out[kind] = {"skipped": "a class is on transcript coordinates, which name no chromosome"}
             continue
         if kind == "leakfree":
-            variant_plan, variant_prov = leakfree_variant(inp, plan, prov)
+            variant_plan, variant_prov = leakfree_variant(inp, plan, prov, codes, similarity)
         elif kind == "chromsplit":
-            variant_plan, variant_prov = chromsplit_variant(inp, plan, prov)
+            variant_plan, variant_prov = chromsplit_variant(inp, plan, prov, codes)
         else:
             raise AuditError(f"unknown variant {kind!r}; choose among {', '.join(SUFFIXES)}")
         config = variant_prov["config"]
+        drop_audit(out_dir, config)
         write_plan_config(out_dir, config, variant_plan, inp.classes, variant_prov, cache_dir=cache_dir,
                           num_proc=num_proc, progress=progress)
         logger.info("built variant %s", config)

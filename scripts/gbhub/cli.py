@@ -8,7 +8,7 @@ import sys
 from typing import Sequence
 
 from gbhub import __version__
-from gbhub.builders.errors import GBHubError
+from gbhub.builders.errors import GBHubError, os_error_message
 from gbhub.commands import audit, cards, create, data, motifs, train
 
 # Each module exposes `register(subparsers)`, adding its subcommands with `set_defaults(func=...)`;
@@ -53,17 +53,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
+    name = " ".join(filter(None, (args.command, getattr(args, "recipe", None))))  # as argparse's own errors
     try:
         return int(args.func(args) or 0)
     except GBHubError as err:
-        print(f"gbhub {args.command}: error: {err}", file=sys.stderr)
+        print(f"gbhub {name}: error: {err}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `gbhub list | head`
         sys.stderr.close()
         return 0
     except OSError as err:  # a path, a permission, a full disk: say which, without a traceback (-v logs it)
-        logging.getLogger(__name__).debug("gbhub %s failed", args.command, exc_info=True)
-        print(f"gbhub {args.command}: error: {err}", file=sys.stderr)
+        logging.getLogger(__name__).debug("gbhub %s failed", name, exc_info=True)
+        message = str(err) if isinstance(err, FileNotFoundError) else os_error_message(err)  # a write: name a fix
+        print(f"gbhub {name}: error: {message}", file=sys.stderr)
         return 2
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -103,3 +105,40 @@ def test_chromosome_split_class_balance(upstream_inputs):
     assert sorted(set(contigs[split == "validation"])) == ["21", "6"]
     assert sorted(set(contigs[split == "test"])) == ["10", "14", "18", "20", "22", "5"]
     assert not np.isin(contigs[split == "train"], ["5", "6", "10", "14", "18", "20", "21", "22"]).any()
+
+
+def test_genomic_position_and_length_probes_on_the_real_tables(upstream_inputs):
+    """The shortcuts an independent reviewer measured on the upstream tables (issue 11), fitted on train and
+    scored on test: the 1 Mb bin gives nontata away, the contig alone much of it; exact length gives
+    human_ensembl_regulatory's classes away better than length bins."""
+    from gbhub.builders.audit.shortcuts import ProbeParams, audit_shortcuts
+
+    fast = ProbeParams(bootstrap=0)
+    nontata = audit_shortcuts(upstream_inputs["human_nontata_promoters"], fast,
+                              probes=("genomic_bin", "contig", "strand", "length"))["probes"]
+    assert (nontata["genomic_bin"]["auroc"], nontata["contig"]["auroc"], nontata["strand"]["auroc"]) == (0.9852, 0.7679, 0.5317)
+    assert nontata["length"]["reason"] == "every train and test row has the same length"
+    cohn = audit_shortcuts(upstream_inputs["human_enhancers_cohn"], fast, probes=("genomic_bin",))["probes"]
+    assert cohn["genomic_bin"]["auroc"] == 0.8532
+    regulatory = audit_shortcuts(upstream_inputs["human_ensembl_regulatory"], fast,
+                                 probes=("length", "exact_length"))["probes"]
+    assert (regulatory["length"]["auroc"], regulatory["exact_length"]["auroc"]) == (0.9647, 0.9842)
+    assert list(regulatory["exact_length"]["pairs"]) == ["enhancer vs ocr", "enhancer vs promoter", "ocr vs promoter"]
+    worm = audit_shortcuts(upstream_inputs["demo_human_or_worm"], fast, probes=("contig",))["probes"]["contig"]
+    assert worm["applicable"] is False and worm["reason"].startswith("the classes come from different references")
+
+
+def test_intervals_only_cli_needs_no_reference(upstream, tmp_path):
+    from gbhub.cli import main
+
+    out = tmp_path / "out"
+    assert main(["audit", "human_nontata_promoters", "--intervals-only", "--coordinates",
+                 str(upstream / "genomic_benchmarks" / "datasets"), "--out", str(out), "--bootstrap", "0",
+                 "--no-progress", "--no-report"]) == 0
+    report = json.loads((out / "audit" / "human_nontata_promoters.json").read_text())
+    assert report["overlap"]["pairs"]["test_vs_train_validation"]["overlapping"] == 4449
+    assert report["duplicates"] == {"applicable": False,
+                                    "reason": "needs the sequences (intervals only: no reference given)"}
+    assert report["shortcuts"]["probes"]["genomic_bin"]["auroc"] == 0.9852
+    assert report["shortcuts"]["probes"]["gc"]["applicable"] is False
+    assert not (out / "README.md").exists() and not (out / "human_nontata_promoters").exists()

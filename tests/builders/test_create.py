@@ -95,8 +95,10 @@ def test_spec_card_audit_and_provenance_are_written(made):
     assert report["soft_masked_reference"] and report["matched_on"] == ["length", "gc", "repeat"]
     assert report["all"]["gc"]["ks"] < 0.1
     audit = json.loads(audit_path(hub, "motif").read_text())
-    assert audit["shortcuts"]["features"]["gc"]["flag"] == "pass"  # matched GC is no shortcut
-    assert audit["shortcuts"]["features"]["length"]["flag"] == "pass"
+    probes = audit["shortcuts"]["probes"]
+    assert probes["gc"]["flag"] == "pass"  # matched GC is no shortcut
+    assert probes["length"]["flag"] == "n/a"  # every row 200 bp (--width): length cannot tell the classes apart
+    assert probes["kmer_spectrum"]["flag"] == "fail"  # the planted motif is the signal, and the audit sees it
     assert audit["contigs"]["negatives_without_positive"]["exclusive_rows"] == 0
     card = card_path(hub).read_text()
     assert "| Quantile | GC pos. | GC neg. | repeat pos. | repeat neg. |" in card
@@ -113,7 +115,11 @@ def test_the_spec_rebuilds_the_folder_byte_for_byte(made):
     again = root / "again"
     assert main(["build", "--spec", str(spec_path(hub, "motif")), "--reference", f"toy={fasta}", "--out", str(again),
                  "--cache-dir", str(cache), "--no-progress"]) == 0
-    assert _files(again) == _files(hub)
+    report = "audit/motif.json"  # the audit names the folder it read; everything else is the same bytes
+    assert {k: v for k, v in _files(again).items() if k != report} == {k: v for k, v in _files(hub).items() if k != report}
+    audits = [json.loads((folder / report).read_text()) for folder in (hub, again)]
+    assert [a.pop("source") for a in audits] == [f"config motif of {hub}", f"config motif of {again}"]
+    assert audits[0] == audits[1]
     # a changed input copy is refused
     copy = spec_inputs_dir(again, "motif") / "positive.bed.gz"
     copy.write_bytes(gzip.compress(gzip.decompress(copy.read_bytes())[:-30], mtime=0))

@@ -219,6 +219,22 @@ def test_push_model_skips_checkpoints(tmp_path):
     assert commit[2]["repo_type"] == "model" and commit[2]["revision"] == "exp1"
 
 
+@pytest.mark.parametrize("dataset_id", [None, "acme/gb"])
+def test_push_model_says_when_the_card_names_no_hub_dataset(tmp_path, capsys, dataset_id):
+    import json
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "README.md").write_text("x")
+    (run / "metrics.json").write_text(json.dumps({"card_dataset_id": dataset_id}))
+    parser = argparse.ArgumentParser()
+    commands.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["push-model", str(run), "--repo-id", "acme/cnn"])
+    assert commands.run_push_model(args, api=RecordingApi()) == 0
+    err = capsys.readouterr().err
+    assert ("names no Hub dataset" in err and "--card-dataset-id ORG/NAME" in err) == (dataset_id is None)
+
+
 def test_stale_remote_files_only_touch_rebuilt_configs():
     local = ["cfg_a/train-00000-of-00001.parquet", "README.md"]
     remote = ["cfg_a/train-00000-of-00002.parquet", "cfg_a/notes.txt", "cfg_b/train-00000-of-00001.parquet",

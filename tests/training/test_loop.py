@@ -266,10 +266,14 @@ def test_dataset_dot_relative_and_missing_folders(tmp_path, monkeypatch, capsys)
 )
 def test_bad_hyperparameters_are_one_line_errors(tmp_path, capsys, flag, value, message):
     write_hub_folder(tmp_path / "data", "toy", {s: _toy(64, 80, i) for i, s in enumerate(SPLITS)}, ["a", "b"])
-    assert main(["train", "cnn", "--dataset", str(tmp_path / "data"), "--config", "toy", "--out",
-                 str(tmp_path / "run"), *FAST, flag, value]) == 2
+    try:  # checked after parsing (returned) or by argparse (SystemExit): status 2 either way
+        code = main(["train", "cnn", "--dataset", str(tmp_path / "data"), "--config", "toy", "--out",
+                     str(tmp_path / "run"), *FAST, flag, value])
+    except SystemExit as exit_:
+        code = exit_.code
+    assert code == 2
     err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
+    assert message in err and "Traceback" not in err and err.count(": error: ") == 1
 
 
 # --- real DNA ---------------------------------------------------------------------------------------------
@@ -320,3 +324,22 @@ def test_bad_args_json_is_one_line_before_loading_data(tmp_path, capsys, overlay
                  str(tmp_path / "run"), "--args-json", str(path)]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and "not found" not in err  # refused before the data
+
+
+def test_a_second_run_into_the_same_folder_is_refused_naming_the_holder(synthetic, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from gbhub.builders import locks
+
+    out = tmp_path / "run"
+    with locks.folder_lock(out, "gbhub train cnn"):  # a child process sees the lock held
+        code = ("from gbhub.cli import main; raise SystemExit(main(['train', 'cnn', '--dataset', "
+                f"'{synthetic}', '--config', 'synthetic', '--out', '{out}', '--no-progress', '--epochs', '1']))")
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2, run.stderr
+    assert f"{out} is being written by pid {os.getpid()}" in run.stderr and "Traceback" not in run.stderr
+    assert not (out / "metrics.json").exists()
+    assert _train(synthetic, out, "--epochs", "1", "--max-train-samples", "200") == 0  # free again
+    assert not (out / ".gbhub.lock").exists() and (out / "metrics.json").is_file()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from gbhub.builders.errors import GBHubError
@@ -114,7 +115,23 @@ def run_push(args: argparse.Namespace, api=None) -> int:
 
 
 def run_push_model(args: argparse.Namespace, api=None) -> int:
-    """`gbhub push-model RUN --repo-id ORG/NAME`: upload a training run in one commit."""
+    """`gbhub push-model RUN --repo-id ORG/NAME`: upload a training run in one commit.
+
+    A run trained on a local folder without `--card-dataset-id` has a card with no `model-index` (the Hub
+    shows results only for a dataset it knows): that is said before the upload, which still goes ahead.
+    """
+    import json
+
+    metrics = Path(args.dir) / "metrics.json"
+    if metrics.is_file():
+        try:
+            dataset_id = json.loads(metrics.read_text(encoding="utf-8")).get("card_dataset_id")
+        except (ValueError, OSError, AttributeError):
+            dataset_id = "?"
+        if not dataset_id:
+            print(f"note: the model card of {args.dir} names no Hub dataset, so the Hub will show no results "
+                  "table for it; train with --card-dataset-id ORG/NAME (the dataset repository the data was "
+                  "pushed to) to add one", file=sys.stderr)
     return _push(args, "model", MODEL_RUN_IGNORE, api)
 
 

@@ -11,7 +11,7 @@ from typing import NoReturn
 
 from gbhub.builders.hub_layout import DEFAULT_SEED
 from gbhub.builders.regions.negatives import NegativeOptions
-from gbhub.commands.data import positive_int
+from gbhub.commands.data import positive_int, seed_int
 
 
 def register(subparsers) -> None:
@@ -62,7 +62,7 @@ def register(subparsers) -> None:
                    help="contigs to hold out, e.g. validation=chr6,chr21 test=chr5,chr10")
     s.add_argument("--validation-fraction", type=float, default=0.1, help="with --split random (default 0.1)")
     s.add_argument("--test-fraction", type=float, default=0.2, help="with --split random (default 0.2)")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed of every random choice (default {DEFAULT_SEED})")
+    p.add_argument("--seed", type=seed_int, default=DEFAULT_SEED, help=f"seed of every random choice (default {DEFAULT_SEED})")
     c = p.add_argument_group("card")
     c.add_argument("--pretty-name", default="", help="title of the benchmark on the card")
     c.add_argument("--description", default="", help="what the classes are (Markdown), shown on the card")

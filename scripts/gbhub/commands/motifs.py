@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from gbhub.builders.hub_layout import DEFAULT_SEED
+from gbhub.commands.data import seed_int
 
 METHODS = ("activation", "enumeration")  # gbhub.training.motifs.pipeline.METHODS (not imported: torch)
 
@@ -30,7 +31,7 @@ def register(subparsers) -> None:
                         "DeepEnhancer paper's every k-mer with a positive activation (default: activation)")
     p.add_argument("--max-sequences", type=_positive, default=2000, metavar="N",
                    help="scan a seeded random subset of at most this many sequences (default: 2000)")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N", help=f"seed of that subset (default: {DEFAULT_SEED})")
+    p.add_argument("--seed", type=seed_int, default=DEFAULT_SEED, metavar="N", help=f"seed of that subset (default: {DEFAULT_SEED})")
     p.add_argument("--threshold-fraction", type=_fraction, default=0.5, metavar="F",
                    help="f in the activation threshold mean + f x (max - mean) (default: 0.5, Basset's)")
     p.add_argument("--pseudocount", type=_non_negative, default=0.5, metavar="X",

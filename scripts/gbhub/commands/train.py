@@ -9,7 +9,8 @@ from pathlib import Path
 
 from gbhub.builders.errors import GBHubError
 from gbhub.builders.hub_layout import DEFAULT_SEED
-from gbhub.training.args import DataArguments, RunArguments, add_arguments
+from gbhub.commands.data import positive_int
+from gbhub.training.args import DataArguments, RunArguments, add_arguments, seeds_flag
 from gbhub.training.recipes import RECIPES
 
 TRAIN_EXTRA = ("torch", "transformers", "accelerate", "evaluate", "sklearn")
@@ -41,8 +42,8 @@ def register(subparsers) -> None:
                     "its card), train the paper's CNN into OUT/cnn, evaluate on test, write the model card.")
     demo.add_argument("--out", default="gbhub-demo", metavar="PATH",
                       help="folder for the dataset and the run (default: gbhub-demo)")
-    demo.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10, the paper protocol's)")
-    demo.add_argument("--seeds", default=str(DEFAULT_SEED), metavar="N[,N...]",
+    demo.add_argument("--epochs", type=positive_int, default=10, help="training epochs (default: 10, the paper protocol's)")
+    demo.add_argument("--seeds", type=seeds_flag, default=(DEFAULT_SEED,), metavar="N[,N...]",
                       help=f"seeds of the split and the run (default: {DEFAULT_SEED})")
     demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
     demo.set_defaults(func=run_demo_command)
@@ -116,7 +117,7 @@ def run_demo_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_demo(out: str, *, epochs: int = 10, seeds: str = str(DEFAULT_SEED), progress: bool = True) -> dict:
+def run_demo(out: str, *, epochs: int = 10, seeds: tuple[int, ...] = (DEFAULT_SEED,), progress: bool = True) -> dict:
     """Build `synthetic` into `OUT/data` (with its card), train the CNN into `OUT/cnn`, print where things are.
 
     Returns:
@@ -124,18 +125,17 @@ def run_demo(out: str, *, epochs: int = 10, seeds: str = str(DEFAULT_SEED), prog
     """
     from gbhub.builders.build import build_benchmark
     from gbhub.hub_cards.dataset_card import write_dataset_card
-    from gbhub.training.args import parse_seeds
     from gbhub.training.run import train
 
     started = time.perf_counter()
     out_dir = Path(out)
     data_dir = out_dir / "data"
     with _quiet(not progress):
-        build_benchmark("synthetic", data_dir, seed=parse_seeds(seeds)[0], progress=progress)
+        build_benchmark("synthetic", data_dir, seed=seeds[0], progress=progress)
         write_dataset_card(data_dir)
         built = time.perf_counter() - started
         record = train("cnn", {"dataset": str(data_dir), "config": "synthetic", "out": str(out_dir / "cnn"),
-                               "epochs": epochs, "seeds": parse_seeds(seeds), "no_progress": not progress})
+                               "epochs": epochs, "seeds": tuple(seeds), "no_progress": not progress})
     print(f"dataset (Hub layout, card): {data_dir}  [README.md, synthetic/*.parquet]  built in {built:.1f} s")
     print_summary(record)
     for name in ("README.md", "model.safetensors", "metrics.json", "predictions_test.csv",

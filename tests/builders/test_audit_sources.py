@@ -1,0 +1,155 @@
+"""`gbhub audit` on any dataset: plain files, FASTA, a Hub-layout folder without provenance, a Hub id (offline)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gbhub.builders.audit.sources import load_files
+from gbhub.builders.hub_layout import write_hub_folder
+from gbhub.cli import main
+
+FAST = ["--no-progress", "--bootstrap", "20"]
+
+
+@pytest.fixture(scope="module")
+def table():
+    """400 rows of random DNA: positives GC-rich, one planted test-train duplicate pair, a split column."""
+    rng = np.random.default_rng(31)
+    rows = []
+    for i in range(400):
+        label = i % 2
+        gc = 0.6 if label else 0.4
+        seq = rng.choice(np.frombuffer(b"ACGT", np.uint8), size=150,
+                         p=[(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2]).tobytes().decode()
+        rows.append({"id": f"s{i}", "sequence": seq, "label": ["neg", "pos"][label],
+                     "split": "test" if i % 8 >= 6 else "train"})
+    rows[7]["sequence"] = rows[0]["sequence"].lower()  # a test positive repeating a train negative (case ignored)
+    return pd.DataFrame(rows)
+
+
+def _report(out, name):
+    return json.loads((out / "audit" / f"{name}.json").read_text())
+
+
+def test_plain_parquet_needs_no_reference(table, tmp_path, capsys):
+    path = tmp_path / "mydata.parquet"
+    table.to_parquet(path)
+    out = tmp_path / "out"
+    assert main(["audit", str(path), "--out", str(out), *FAST]) == 0
+    report = _report(out, "mydata")
+    assert report["rows"] == {"train": {"neg": 150, "pos": 150}, "validation": {"neg": 0, "pos": 0},
+                              "test": {"neg": 50, "pos": 50}}
+    assert report["inputs"]["coordinates"]["status"] == "absent" and report["split_note"] is None
+    assert report["duplicates"]["across_splits"]["test_vs_train_validation"]["exact"] == 1
+    assert report["duplicates"]["across_splits"]["test_vs_train_validation"]["label_conflicts"] == 1
+    assert report["overlap"] == {"applicable": False,
+                                 "reason": "needs genomic coordinates: no row names a region (contig or transcript)"}
+    probes = report["shortcuts"]["probes"]
+    assert probes["gc"]["flag"] == "fail" and probes["genomic_bin"]["applicable"] is False
+    document = (out / "audit" / "mydata.md").read_text()
+    assert "## Shortcuts" in document and "![AUROC of every probe](../images/mydata_audit_probes.png)" in document
+    assert "card not re-rendered" not in capsys.readouterr().out  # a file has no card
+    assert not (out / "README.md").exists()
+
+
+def test_csv_without_split_column_is_held_out(table, tmp_path, capsys):
+    path = tmp_path / "pairs.csv"
+    table.drop(columns=["split", "id"]).rename(columns={"sequence": "seq", "label": "y"}).to_csv(path, index=False)
+    out = tmp_path / "out"
+    assert main(["audit", str(path), "--out", str(out), "--sequence-column", "seq", "--label-column", "y",
+                 "--holdout", "0.25", "--parts", "duplicates", "--no-report", *FAST]) == 0
+    report = _report(out, "pairs")
+    assert report["rows"]["test"] == {"neg": 50, "pos": 50} and report["rows"]["train"] == {"neg": 150, "pos": 150}
+    assert report["split_note"] == ("no 'split' column: a stratified 25% of each class (seed 42) was held out as test "
+                                    "by the audit, the rest is train")
+    assert main(["audit", str(path), "--out", str(out), *FAST]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"gbhub audit: error: {path} has no 'sequence' column (columns: seq, y); name the right ones with "
+        "--sequence-column / --label-column")
+
+
+def test_fasta_one_class_per_file_and_labels_in_headers(table, tmp_path):
+    files = []
+    for label in ("neg", "pos"):
+        rows = table[table["label"] == label]
+        files.append(tmp_path / f"{label}.fa")
+        files[-1].write_text("".join(f">{r.id}\n{r.sequence[:70]}\n{r.sequence[70:]}\n" for r in rows.itertuples()))
+    inp = load_files(files)
+    assert inp.classes == ("neg", "pos") and inp.config == "neg_pos" and len(inp.frame) == 400
+    assert inp.split_note.startswith("no 'split' column: a stratified 30% of each class (seed 42)")
+    assert inp.sequences[0].as_py() == table["sequence"].iloc[0].upper()
+    single = tmp_path / "all.fa.gz"
+    import gzip
+
+    single.write_bytes(gzip.compress("".join(f">{r.id} label={r.label} split={r.split}\n{r.sequence}\n"
+                                             for r in table.itertuples()).encode(), mtime=0))
+    inp = load_files([single])
+    assert inp.rows()["test"] == {"neg": 50, "pos": 50} and inp.split_note is None
+    bare = tmp_path / "bare.fa"
+    bare.write_text(">x\nACGT\n")
+    with pytest.raises(Exception, match="FASTA headers carry no label=CLASS; write headers as `>ID label=CLASS"):
+        load_files([bare])
+
+
+@pytest.fixture(scope="module")
+def hub_folder(table, tmp_path_factory):
+    """A Hub-layout folder of real-looking data written by the project's own `write_hub_folder` (no provenance,
+    placeholder coordinates: region "", start 0, end = length)."""
+    folder = tmp_path_factory.mktemp("hubdir")
+    splits = {s: {"sequence": list(g["sequence"].str.upper()), "label": list((g["label"] == "pos").astype(int)),
+                  "id": list(g["id"])} for s, g in table.groupby("split")}
+    splits["validation"] = {"sequence": splits["train"]["sequence"][:20], "label": splits["train"]["label"][:20]}
+    write_hub_folder(folder, "human_nontata_promoters", splits, ["negative", "positive"])
+    return folder
+
+
+def test_folder_without_provenance_is_audited_as_it_is(hub_folder, capsys):
+    readme = (hub_folder / "README.md").read_bytes()
+    # a registered name with Parquet but no provenance in --out: audited, not rebuilt from the network
+    assert main(["audit", "human_nontata_promoters", "--out", str(hub_folder), "--no-report", *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "has no provenance: auditing its Parquet as it is (no rebuild)" in out
+    assert "card not re-rendered: human_nontata_promoters" in out
+    assert (hub_folder / "README.md").read_bytes() == readme
+    report = _report(hub_folder, "human_nontata_promoters")
+    assert report["inputs"]["coordinates"] == {"status": "absent", "rows": 0,
+                                               "reason": "no row names a region (contig or transcript)"}
+    # no false "identical intervals": the placeholder coordinates (region "", start 0, end = length) are not compared
+    assert report["overlap"]["applicable"] is False
+    assert report["shortcuts"]["probes"]["contig"]["applicable"] is False
+    # the validation rows are the first 20 train rows: caught as sequences
+    assert report["duplicates"]["across_splits"]["validation_vs_train"]["exact"] == 20
+    # the folder itself as the target gives the same figures
+    assert main(["audit", str(hub_folder), "--no-report", *FAST]) == 0
+    again = _report(hub_folder, "human_nontata_promoters")
+    assert again["duplicates"] == report["duplicates"] and again["shortcuts"] == report["shortcuts"]
+
+
+def test_hub_dataset_route_offline_on_a_local_path(hub_folder, tmp_path):
+    out = tmp_path / "out"
+    assert main(["audit", str(hub_folder), "--kind", "hub", "--config", "human_nontata_promoters", "--out", str(out),
+                 "--name", "from_hub", "--parts", "duplicates", "--no-report", *FAST]) == 0
+    report = _report(out, "from_hub")
+    assert report["classes"] == ["negative", "positive"]  # from the ClassLabel, as the Hub gives it
+    assert report["source"].endswith("(config human_nontata_promoters) via datasets.load_dataset")
+    assert report["rows"]["validation"] == {"negative": 10, "positive": 10}  # the first 20 train rows alternate
+    assert report["duplicates"]["across_splits"]["validation_vs_train"]["exact"] == 20
+
+
+def test_reports_are_byte_identical_on_rerun(table, tmp_path):
+    path = tmp_path / "same.parquet"
+    table.iloc[:160].to_parquet(path)
+
+    def digests(folder):
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    out = tmp_path / "out"
+    assert main(["audit", str(path), "--out", str(out), *FAST]) == 0
+    first = digests(out)
+    assert main(["audit", str(path), "--out", str(out), *FAST]) == 0
+    assert digests(out) == first and len(first) >= 6  # JSON, Markdown and the plots
