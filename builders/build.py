@@ -29,6 +29,7 @@ from gbhub.builders.hub_layout import (
     DEFAULT_SEED,
     SPLITS,
     VALIDATION_FRACTION,
+    RegressionTarget,
     audit_path,
     benchmark_features,
     provenance_path,
@@ -77,6 +78,16 @@ def build_benchmark(
     The dataset card is not rendered here (builders sit below hub_cards): the command layer renders it
     once after all builds, inside `hub_layout.card_transaction` (or passes it as `finalize`).
     """
+    spec = get_benchmark(name)
+    if spec.target is not None:  # a regression benchmark: gene tables -> TSS-centred windows, same engine
+        from gbhub.builders.tss import build_regression
+
+        target = build_regression(spec, out_dir, coordinates_dir=coordinates_dir, references=references,
+                                  cache_dir=cache_dir, seed=seed, num_proc=num_proc, progress=progress,
+                                  finalize=finalize)
+        _drop_stale_audit(Path(out_dir), spec.name)
+        logger.info("built %s into %s", spec.name, target)
+        return target
     inputs = prepare_inputs(name, coordinates_dir=coordinates_dir, references=references,
                             cache_dir=cache_dir, progress=progress)
     spec = inputs.spec
@@ -115,8 +126,10 @@ def write_plan_config(
     Args:
         out_dir: Hub-layout folder; other configs in it are kept.
         config: the config name.
-        plan: rows of `gbhub.builders.plan.PLAN_COLUMNS`, each split's rows contiguous.
-        class_names: ClassLabel names, in label order.
+        plan: rows of `gbhub.builders.plan.PLAN_COLUMNS`, each split's rows contiguous (a regression plan:
+            float `label`s, or `(k,)` arrays, and its side-feature columns after them).
+        class_names: the label schema: ClassLabel names in label order, or a `hub_layout.RegressionTarget`
+            (whose side features are the plan's extra columns, in order).
         provenance: the `provenance/<config>.json` record.
         cache_dir: unused since the Parquet is streamed into the output folder (kept for callers).
         num_proc: worker processes for extraction (the output does not depend on it).
@@ -135,6 +148,7 @@ def write_plan_config(
     genomes: dict[str, Genome] = {}
     check_plan(plan, config, genomes=genomes)
     features = benchmark_features(class_names)
+    plan = _schema_plan(plan, config, class_names)
 
     def fill(staging: Path) -> None:
         with _extraction(plan, staging, num_proc, genomes) as (run, chunks):
@@ -145,6 +159,25 @@ def write_plan_config(
                     write_parquet(staging / shard_name(split), features, run(chunks[split]), progress=bar.update)
 
     return publish_config(out_dir, config, fill, provenance, finalize=finalize)
+
+
+def _schema_plan(plan: pd.DataFrame, config: str, schema) -> pd.DataFrame:
+    """The plan's columns the extraction carries: `PLAN_COLUMNS`, then a regression schema's side features.
+
+    Other columns a caller keeps in its plan are not published. A missing side-feature column, or a float
+    `label` under class names (or class ids under a regression schema), is refused before any extraction.
+    """
+    side = list(schema.side_features) if isinstance(schema, RegressionTarget) else []
+    missing = [c for c in side if c not in plan.columns]
+    if missing:
+        raise PlanError(f"{config}: the split plan lacks the side-feature columns {', '.join(missing)} its schema "
+                        "declares; build the plan from the benchmark's gene table")
+    kind = plan["label"].to_numpy().dtype.kind if len(plan) else "i"
+    if isinstance(schema, RegressionTarget) == (kind in "iub"):
+        expected = "float target(s)" if isinstance(schema, RegressionTarget) else "integer class ids"
+        raise PlanError(f"{config}: the split plan's labels are of dtype {plan['label'].dtype}, the schema expects "
+                        f"{expected}; pass the schema of the benchmark the plan was made from")
+    return plan if list(plan.columns) == PLAN_COLUMNS + side else plan[PLAN_COLUMNS + side]
 
 
 def check_plan(plan: pd.DataFrame, config: str, *, genomes: dict[str, Genome] | None = None) -> None:
@@ -276,6 +309,9 @@ def prepare_inputs(
 ) -> BuildInputs:
     """Fetch/verify/validate the tables of benchmark `name` and resolve its references."""
     spec = get_benchmark(name)
+    if spec.target is not None:
+        raise PlanError(f"{name} is a regression benchmark (TSS-centred windows of a gene table, no classes): build it "
+                        "with `gbhub build`; class tables, the audit's variants and --windows-bp do not apply to it")
     references = dict(references or {})
     if not spec.upstream:
         fasta, coordinates_dir = spec.generate(builtin_dir(spec.name, cache_dir))
@@ -301,6 +337,7 @@ def materialize(
     """
     check_plan(plan, config)
     features = benchmark_features(class_names)
+    plan = _schema_plan(plan, config, class_names)
     out = {}
     with scratch_dir(cache_root(cache_dir), "build-") as tmp, _extraction(plan, tmp, num_proc) as (run, chunks):
         for split in SPLITS:

@@ -13,7 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from gbhub.builders.genome import Genome
-from gbhub.builders.hub_layout import SPLITS, benchmark_features
+from gbhub.builders.hub_layout import SPLITS, RegressionTarget, benchmark_features
+from gbhub.builders.plan import PLAN_COLUMNS
 
 
 @dataclass
@@ -21,13 +22,13 @@ class GenomicBenchmarkConfig(datasets.BuilderConfig):
     """A benchmark config: its classes and the split plan (a Parquet file of coordinate rows).
 
     Attributes:
-        class_names: ClassLabel names, in label order.
+        class_names: ClassLabel names, in label order, or a `hub_layout.RegressionTarget`.
         plan_path: Parquet written by `builders.plan.write_plan` (columns `PLAN_COLUMNS`).
         plan_sha256: checksum of the plan, so that the builder's cache key follows its content.
         chunk_rows: coordinate rows per generated Arrow table (and per worker task with num_proc).
     """
 
-    class_names: tuple[str, ...] = field(default_factory=tuple)
+    class_names: "tuple[str, ...] | RegressionTarget" = field(default_factory=tuple)
     plan_path: str | None = None
     plan_sha256: str | None = None
     chunk_rows: int = 50_000
@@ -119,17 +120,30 @@ def extract_frame(part: pd.DataFrame, genomes: dict[str, Genome]) -> pa.Table:
         inverse = np.empty(len(order), dtype=np.int64)
         inverse[order] = np.arange(len(order))
         sequences = pa.concat_arrays([fetched for _, fetched in pieces]).take(pa.array(inverse))
-    return pa.table(
-        {
-            "id": pa.array(part["id"].to_numpy(object), type=pa.string()),
-            "sequence": sequences,
-            "label": pa.array(part["label"].to_numpy(), type=pa.int64()),
-            "region": pa.array(part["region"].to_numpy(object), type=pa.string()),
-            "start": pa.array(part["start"].to_numpy(), type=pa.int64()),
-            "end": pa.array(part["end"].to_numpy(), type=pa.int64()),
-            "strand": pa.array(part["strand"].to_numpy(object), type=pa.string()),
-        }
-    )
+    columns = {
+        "id": pa.array(part["id"].to_numpy(object), type=pa.string()),
+        "sequence": sequences,
+        "label": _label_array(part["label"]),
+        "region": pa.array(part["region"].to_numpy(object), type=pa.string()),
+        "start": pa.array(part["start"].to_numpy(), type=pa.int64()),
+        "end": pa.array(part["end"].to_numpy(), type=pa.int64()),
+        "strand": pa.array(part["strand"].to_numpy(object), type=pa.string()),
+    }
+    for name in part.columns:  # a regression plan's side features, after the plan columns, in order
+        if name not in PLAN_COLUMNS:
+            columns[name] = pa.array(part[name].to_numpy(np.float64), type=pa.float64())
+    return pa.table(columns)
+
+
+def _label_array(labels: pd.Series) -> pa.Array:
+    """Class ids as int64, a float target as float64, or `(k,)` float targets as a fixed-size list (k)."""
+    values = labels.to_numpy()
+    if values.dtype.kind in "iub":
+        return pa.array(values, type=pa.int64())
+    if values.dtype.kind == "f":
+        return pa.array(values, type=pa.float64())
+    rows = np.stack([np.asarray(v, dtype=np.float64) for v in values]) if len(values) else np.zeros((0, 1))
+    return pa.FixedSizeListArray.from_arrays(pa.array(rows.ravel(), type=pa.float64()), rows.shape[1])
 
 
 def _ranges(rows: np.ndarray, size: int):

@@ -8,6 +8,7 @@ A Hub-layout folder is what `push_to_hub` would write, produced locally (DESIGN.
     audit/<config>.json                        the leakage/shortcut audit (optional)
     images/<config>_<kind>.png                 the card's plots
     specs/<config>.yaml, specs/<config>/       a user-made benchmark's spec and its input files (optional)
+    baselines/leaderboard.{json,png}           results of models on these configs (`gbhub leaderboard`)
     .gbhub.lock                                while a gbhub process writes the folder (one writer)
     .gbhub-journal.json                        while a config swap or the card is pending (see `recover`)
 
@@ -24,10 +25,12 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -61,6 +64,7 @@ PROVENANCE_DIR = "provenance"
 AUDIT_DIR = "audit"
 IMAGES_DIR = "images"
 SPECS_DIR = "specs"
+BASELINES_DIR = "baselines"
 #: Keys every provenance record has (the card cannot be rendered without them).
 REQUIRED_PROVENANCE_KEYS = ("config", "pretty_name", "description", "classes", "citations", "license")
 
@@ -71,22 +75,106 @@ class LayoutError(GBHubError, ValueError):
 
 # ------------------------------------------------------------------------------------------------ schema
 
+#: The columns of every published config, in order; a regression benchmark's side features follow them.
+CORE_COLUMNS = ("id", "sequence", "label", "region", "start", "end", "strand")
+_COLUMN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 
-def benchmark_features(class_names: Sequence[str]) -> "datasets.Features":
-    """The published schema: declared once, `label` a ClassLabel with the benchmark's class names."""
+
+@dataclass(frozen=True)
+class RegressionTarget:
+    """The label schema of a regression benchmark: its float target(s) and its named numeric side features.
+
+    One target makes `label` a `Value("float32")`; several (e.g. one per tissue) a fixed-length float32 list,
+    in `targets` order. Each side feature is a `float32` column of its own, after `strand`, in
+    `side_features` order (e.g. the 8 mRNA half-life features of Xpresso).
+
+    Attributes:
+        targets: the target names (at least one).
+        side_features: the side-feature column names (letters, digits, `_`, `.`, `-`; not a core column).
+        description: what the target is, for the card (units, transform).
+    """
+
+    targets: tuple[str, ...] = ("target",)
+    side_features: tuple[str, ...] = ()
+    description: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "targets", tuple(self.targets))
+        object.__setattr__(self, "side_features", tuple(self.side_features))
+        if not self.targets:
+            raise LayoutError("a regression target needs at least one target name")
+        names = [*self.targets, *self.side_features]
+        bad = [n for n in names if not _COLUMN_NAME.match(str(n))]
+        if bad:
+            raise LayoutError(f"target/side-feature name {bad[0]!r} is not a column name: use letters, digits, "
+                              "'_', '.' or '-' (at most 64, starting with a letter)")
+        if len(set(names)) != len(names):
+            raise LayoutError(f"target and side-feature names must be distinct, got {names}")
+        clash = [n for n in self.side_features if n in CORE_COLUMNS]
+        if clash:
+            raise LayoutError(f"side feature {clash[0]!r} clashes with a core column ({', '.join(CORE_COLUMNS)}): "
+                              "rename it")
+
+    @property
+    def num_targets(self) -> int:
+        """Number of float targets per row."""
+        return len(self.targets)
+
+    def to_json(self) -> dict:
+        """The provenance record of the schema (`target` key)."""
+        return {"kind": "regression", "targets": list(self.targets), "side_features": list(self.side_features),
+                "description": self.description}
+
+    @classmethod
+    def from_json(cls, record: Mapping | None) -> "RegressionTarget | None":
+        """The schema a provenance's `target` record describes, or None for a classification config."""
+        if not record:
+            return None
+        return cls(tuple(record["targets"]), tuple(record.get("side_features") or ()), record.get("description", ""))
+
+
+def label_feature(schema: "Sequence[str] | RegressionTarget"):
+    """The `label` feature of a schema: a `ClassLabel`, a float32 `Value`, or a fixed-length float32 list."""
     import datasets  # lazy: see the note at the top
 
-    return datasets.Features(
-        {
-            "id": datasets.Value("string"),
-            "sequence": datasets.Value("string"),
-            "label": datasets.ClassLabel(names=list(class_names)),
-            "region": datasets.Value("string"),
-            "start": datasets.Value("int64"),
-            "end": datasets.Value("int64"),
-            "strand": datasets.Value("string"),
-        }
-    )
+    if isinstance(schema, RegressionTarget):
+        if schema.num_targets == 1:
+            return datasets.Value("float32")
+        return datasets.List(datasets.Value("float32"), length=schema.num_targets)
+    return datasets.ClassLabel(names=list(schema))
+
+
+def benchmark_features(class_names: "Sequence[str] | RegressionTarget") -> "datasets.Features":
+    """The published schema, declared once.
+
+    Args:
+        class_names: the class names of a classification benchmark (`label` a `ClassLabel` carrying them),
+            or a `RegressionTarget` (`label` float32 target(s), then one float32 column per side feature).
+    """
+    import datasets  # lazy: see the note at the top
+
+    columns = {
+        "id": datasets.Value("string"),
+        "sequence": datasets.Value("string"),
+        "label": label_feature(class_names),
+        "region": datasets.Value("string"),
+        "start": datasets.Value("int64"),
+        "end": datasets.Value("int64"),
+        "strand": datasets.Value("string"),
+    }
+    if isinstance(class_names, RegressionTarget):
+        columns.update({name: datasets.Value("float32") for name in class_names.side_features})
+    return datasets.Features(columns)
+
+
+def side_feature_columns(features) -> list[str]:
+    """The side-feature columns of a config's features: numeric columns after the core ones, in order."""
+    out = []
+    for name, feature in features.items():
+        dtype = getattr(feature, "dtype", "")
+        if name not in CORE_COLUMNS and (dtype.startswith("float") or dtype.startswith("int") or dtype == "bool"):
+            out.append(name)
+    return out
 
 
 # ------------------------------------------------------------------------------------------------- paths
@@ -127,6 +215,11 @@ def spec_path(out_dir: str | os.PathLike, config: str) -> Path:
 def spec_inputs_dir(out_dir: str | os.PathLike, config: str) -> Path:
     """The folder holding the input files (BED) a spec names, next to the spec."""
     return Path(out_dir) / SPECS_DIR / config
+
+
+def baselines_path(out_dir: str | os.PathLike, name: str) -> Path:
+    """A file of the stored leaderboard (`baselines/<name>`), which the card's Baselines section reads."""
+    return Path(out_dir) / BASELINES_DIR / name
 
 
 def image_path(config: str, kind: str) -> str:
@@ -558,27 +651,33 @@ def write_hub_folder(
         out_dir: the folder (created); `<out_dir>/<config>/<split>-00000-of-00001.parquet` is written and
             `<out_dir>/README.md` lists the config's data files in its YAML `configs:`.
         config: config name.
-        splits: split name -> columns (`sequence` and `label` at least; labels as class ids).
-        names: class names of the `label` ClassLabel.
+        splits: split name -> columns (`sequence` and `label` at least; labels as class ids, or float
+            target(s) for a `RegressionTarget`, whose side features are columns named after them).
+        names: class names of the `label` ClassLabel, or a `RegressionTarget`.
     """
     import datasets  # lazy: see the note at the top
     import yaml
 
     out = Path(out_dir)
     features = benchmark_features(names)
+    regression = isinstance(names, RegressionTarget)
     data_files = []
     for split, cols in splits.items():
         seqs = list(cols["sequence"])
         n = len(seqs)
+        labels = ([[float(v) for v in x] if names.num_targets > 1 else float(x) for x in cols["label"]]
+                  if regression else [int(x) for x in cols["label"]])
         columns = {
             "id": list(cols.get("id", [f"{split}_{i}" for i in range(n)])),
             "sequence": seqs,
-            "label": [int(x) for x in cols["label"]],
+            "label": labels,
             "region": list(cols.get("region", [""] * n)),
             "start": list(cols.get("start", [0] * n)),
             "end": list(cols.get("end", [len(s) for s in seqs])),
             "strand": list(cols.get("strand", ["+"] * n)),
         }
+        if regression:
+            columns.update({name: [float(v) for v in cols[name]] for name in names.side_features})
         path = out / config / shard_name(split)
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:

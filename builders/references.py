@@ -93,6 +93,8 @@ REFERENCES: dict[str, Reference] = {
                  "C. elegans genome WBcel235, Ensembl release 104, toplevel"),
         Reference("synthetic", "synthetic", "genome", "builtin:synthetic",
                   "Built-in synthetic genome with planted motifs, generated in code (offline)", None),
+        Reference("synthetic_expression", "synthetic_expression", "genome", "builtin:synthetic_expression",
+                  "Built-in synthetic genome of the synthetic_expression benchmark, generated in code (offline)", None),
     )
 }
 

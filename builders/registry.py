@@ -10,6 +10,7 @@ from typing import Callable
 
 from gbhub.builders.citations import GENOMIC_BENCHMARKS as GENOMIC_BENCHMARKS_CITATION
 from gbhub.builders.errors import UnknownBenchmarkError
+from gbhub.builders.hub_layout import RegressionTarget
 
 HOMEPAGE = "https://github.com/ML-Bioinfo-CEITEC/genomic_benchmarks"
 
@@ -26,7 +27,17 @@ class BenchmarkSpec:
         source_citation: BibTeX of the original source of the data.
         counts: upstream rows per split and class, `{"train": {cls: n}, "test": {...}}`.
         upstream: True for tables fetched from the pinned upstream commit; False for the built-in
-            `synthetic` benchmark, whose tables and reference are generated in code.
+            `synthetic` benchmark, whose tables and reference are generated in code, and for benchmarks
+            from other sources (`sources`).
+        target: a regression benchmark's label schema (float target(s), side features); None for a
+            classification benchmark (then `classes` are its labels). A regression benchmark has no
+            classes: its rows come from gene tables (`builders/tss.py`), read from `reference`.
+        reference: the reference key every row of a regression benchmark is read from.
+        window: `(upstream, downstream)` bp of a regression benchmark's TSS-centred windows.
+        sources: files a non-upstream benchmark downloads (URL + sha256); `--coordinates DIR` reads the same
+            file names from DIR instead.
+        load_genes: a regression benchmark's reader: `(folder of its sources) -> GeneTables`
+            (`builders/tss.py`); for a generated one, `generate` writes the folder first.
     """
 
     name: str
@@ -41,10 +52,19 @@ class BenchmarkSpec:
     homepage: str = HOMEPAGE
     citations: tuple[str, ...] = field(default=())
     upstream: bool = True
-    generate: Callable | None = None  # synthetic only: writes tables + FASTA into a folder
+    generate: Callable | None = None  # generated benchmarks only: writes tables + FASTA into a folder
+    target: RegressionTarget | None = None
+    reference: str | None = None
+    window: tuple[int, int] | None = None
+    sources: tuple = ()
+    load_genes: Callable | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "description", " ".join(self.description.split()))
+        if self.target is not None and (self.classes or self.reference is None or self.window is None
+                                        or self.load_genes is None):
+            raise ValueError(f"{self.name}: a regression benchmark declares no classes, and a reference, a "
+                             "window and a gene-table reader")
         if tuple(sorted(self.classes)) != self.classes:
             raise ValueError(f"{self.name}: classes must be sorted as upstream names them")
         if set(self.class_references) != set(self.classes):
@@ -55,6 +75,16 @@ class BenchmarkSpec:
 
     def split_count(self, split: str) -> int:
         return sum(self.counts[split].values())
+
+    @property
+    def reference_keys(self) -> set[str]:
+        """Every reference key the benchmark reads (`--reference KEY=PATH` may replace them)."""
+        return set(self.class_references.values()) | ({self.reference} if self.reference else set())
+
+    @property
+    def reads_coordinates(self) -> bool:
+        """Whether `--coordinates DIR` means something for it (upstream tables, or its source files)."""
+        return self.upstream or bool(self.sources)
 
 
 @lru_cache(maxsize=1)

@@ -27,7 +27,9 @@ from gbhub.builders.hub_layout import (
     write_text_atomic,
 )
 from gbhub.hub_cards import plots
+from gbhub.hub_cards import regression_card as rc
 from gbhub.hub_cards import stats as st
+from gbhub.hub_cards.leaderboard import render_baselines_section
 
 TAGS = ["biology", "genomics", "dna", "dna-sequences", "sequence-classification", "genomic-benchmarks"]
 COLLECTION_NAME = "Genomic Benchmarks"
@@ -58,6 +60,8 @@ class ConfigEntry:
         info: the `datasets.DatasetInfo` written to the YAML `dataset_info`.
         stats: statistics computed from the Parquet.
         splits: split names present, in `train, validation, test` order.
+        regression: the target and side features of a regression config (its `stats` then treat all rows as
+            one class, for lengths and GC); None for a classification config.
     """
 
     name: str
@@ -65,6 +69,7 @@ class ConfigEntry:
     info: DatasetInfo
     stats: st.ConfigStats
     splits: list[str]
+    regression: rc.RegressionStats | None = None
 
 
 def _read_split(files: list[Path]) -> tuple[pa.Table, Features]:
@@ -82,6 +87,7 @@ def describe_config(out_dir: Path, config: str) -> ConfigEntry:
     out_dir = Path(out_dir)
     prov = read_provenance(out_dir, config)
     split_infos, columns, features, download_size = [], {}, None, 0
+    schema, targets, side = None, {}, {}
     for split in SPLITS:
         files = split_files(out_dir, config, split)
         if not files:
@@ -91,11 +97,25 @@ def describe_config(out_dir: Path, config: str) -> ConfigEntry:
             raise CardError(f"{config}/{split} has features {split_features}, other splits have {features}; "
                             f"rebuild with `gbhub build {config}`")
         features = split_features
+        schema = rc.schema_of(prov, features)
         split_infos.append(SplitInfo(name=split, num_bytes=table.nbytes, num_examples=table.num_rows))
+        if schema is not None:  # regression: target statistics of their own; lengths and GC as one class
+            targets[split], side[split] = rc.split_values(table, schema)
+            table = rc.without_label(table)
         columns[split] = st.split_columns(table)
         download_size += sum(f.stat().st_size for f in files)
     if features is None:
         raise CardError(f"{out_dir / config} has no {'/'.join(SPLITS)}-*.parquet; rebuild with `gbhub build {config}`")
+    if schema is not None:
+        regression = rc.RegressionStats(schema, targets, side)
+        _check_recorded_counts(config, prov, split_infos)
+        splits = SplitDict()
+        for info in split_infos:
+            splits.add(info)
+        info = DatasetInfo(config_name=config, features=features, splits=splits, download_size=download_size,
+                           dataset_size=sum(i.num_bytes for i in split_infos))
+        return ConfigEntry(name=config, provenance=prov, info=info, stats=st.summarize(("all",), columns),
+                           splits=[i.name for i in split_infos], regression=regression)
     names = list(getattr(features.get("label"), "names", []) or [])
     if names != list(prov["classes"]):
         raise CardError(f"{config}: Parquet label names {names} differ from provenance classes {prov['classes']}; "
@@ -144,7 +164,7 @@ def card_data(entries: list[ConfigEntry]) -> DatasetCardData:
     data = DatasetCardData(
         pretty_name=card_title(entries),
         license=licenses[0] if len(licenses) == 1 else licenses,
-        tags=TAGS,
+        tags=TAGS + (["regression"] if any(e.regression for e in entries) else []),
         task_categories=["text-classification"],
         size_categories=[st.size_category(sum(e.stats.num_sequences for e in faithful))],
         source_datasets=sorted({"original" if e.provenance.get("upstream") is None else "extended" for e in entries}),
@@ -182,8 +202,8 @@ def render_body(entries: list[ConfigEntry], out_dir: Path, repo_id: str | None =
         "## Overview\n\n" + _overview_table(entries) + "\n\n" + OVERVIEW_NOTE,
         _usage(default, repo),
         SPLITS_NOTE,
-        # Baselines: the leaderboard's "## Baselines" section (results of trained recipes per config) goes
-        # here, between *Splits* and *Configs*, as one call returning its markdown ("" when there is none).
+        # The leaderboard's "## Baselines" section (`baselines/leaderboard.json`, "" when there is none).
+        render_baselines_section(out_dir),
         "## Configs\n\n" + "\n\n".join(_config_section(e, out_dir, repo) for e in entries),
         _citation_section(entries),
     ]
@@ -218,12 +238,17 @@ def _intro(entries: list[ConfigEntry]) -> str:
               "from the upstream coordinate tables at a pinned commit (generated in code where *Provenance* says so)")
     lineage = ("The collection follows *Genomic Benchmarks* (Grešová et al., BMC Genomic Data 2023). It was "
                if upstream else "It is not part of *Genomic Benchmarks*: it was ")
+    regression = sum(1 for e in entries if e.regression)
+    kind, label = (("sequence-classification", "with its class in `label` (a `ClassLabel`)") if not regression else
+                   ("sequence-regression", "with its float target(s) in `label` and any side features in columns "
+                    "of their own") if regression == len(entries) else
+                   ("sequence-classification and regression", "with its class in `label` (a `ClassLabel`), or "
+                    "its float target(s) for a regression config"))
     return (f"# {card_title(entries)}\n\n"
-            f"DNA sequence-classification benchmarks as Parquet, one config per benchmark ({len(entries)} "
+            f"DNA {kind} benchmarks as Parquet, one config per benchmark ({len(entries)} "
             f"config{'s' if len(entries) != 1 else ''}, {total:,} sequences): {names}. Each row is an interval "
             "(`region`: a contig or transcript; 0-based, half-open `start`/`end`; `strand`) and the upper-case "
-            "`sequence` it resolves to on the reference named under *Provenance*, with its class in `label` "
-            "(a `ClassLabel`).\n\n"
+            f"`sequence` it resolves to on the reference named under *Provenance*, {label}.\n\n"
             f"{lineage}built with `genomic-benchmarks-hub` {origin}; every number and figure on this card is "
             "computed from the Parquet files in this repository.")
 
@@ -249,17 +274,20 @@ def _overview_table(entries: list[ConfigEntry]) -> str:
     rows = []
     for e in entries:
         s = e.stats
-        rows.append([f"`{e.name}`", "all", f"{s.num_sequences:,}", s.num_classes, _fmt(s.class_ratio),
-                     _fmt(s.median_length, 1), _fmt(s.length_std)])
+        classes = "regression" if e.regression else s.num_classes  # no classes, no class ratio
+        rows.append([f"`{e.name}`", "all", f"{s.num_sequences:,}", classes,
+                     "–" if e.regression else _fmt(s.class_ratio), _fmt(s.median_length, 1), _fmt(s.length_std)])
         for split in e.splits:
             r = s.split_rows[split]
-            rows.append(["", split, f"{r['num_sequences']:,}", s.num_classes, _fmt(r["class_ratio"]),
+            rows.append(["", split, f"{r['num_sequences']:,}", classes, "–" if e.regression else _fmt(r["class_ratio"]),
                          _fmt(r["median_length"], 1), _fmt(r["length_std"])])
     return _table(["Name", "Split", "# of sequences", "# of classes", "Class ratio", "Median length",
                    "Standard deviation"], ["---", "---", "---:", "---:", "---:", "---:", "---:"], rows)
 
 
 def _usage(entry: ConfigEntry, repo: str) -> str:
+    if entry.regression:
+        return rc.usage_section(entry.name, repo, entry.regression.schema)
     code = TRAINER_SNIPPET.format(repo=repo, config=entry.name)
     return ("## Usage\n\n"
             "Every config loads with plain `datasets` (Parquet, no loading script); `label` carries the class "
@@ -333,13 +361,18 @@ def _config_section(e: ConfigEntry, out_dir: Path, repo: str) -> str:
     if prov.get("parent"):
         note = (prov.get("variant_note") or "").strip()
         parts.append(f"> Variant of [`{prov['parent']}`](#{_anchor(prov['parent'])}). {note}".rstrip())
+    if e.regression:  # a target's distribution and side-feature correlations instead of class counts
+        classes = rc.target_section(e.name, prov, e.regression)
+        snippet = rc.usage_snippet(repo, e.name, e.regression.schema)
+    else:
+        classes = "#### Classes and splits\n\n" + _class_table(e)
+        snippet = CONFIG_SNIPPET.format(repo=repo, config=e.name, names=list(e.stats.classes))
     parts += [
         prov["description"].strip(),
-        "#### Classes and splits\n\n" + _class_table(e),
+        classes,
         f"![{alt['length']}]({images['length']})\n\n"
         f"![{alt['gc']}]({images['gc']})",
-        "#### Usage\n\n```python\n" + CONFIG_SNIPPET.format(repo=repo, config=e.name, names=list(e.stats.classes))
-        + "```\n\n" + _truncation_note(e),
+        "#### Usage\n\n```python\n" + snippet + "```\n\n" + ("" if e.regression else _truncation_note(e)),
         "#### Citation\n\n" + "\n\n".join(f"```bibtex\n{c.strip()}\n```" for c in prov["citations"]),
         "#### Provenance\n\n" + _provenance(e),
         "#### Known issues\n\n" + known_issues(out_dir, e.name),
@@ -377,16 +410,21 @@ def _provenance(e: ConfigEntry) -> str:
     upstream = prov.get("upstream")
     if upstream:
         lines.append(f"- Coordinate tables: {upstream['repository']} at commit `{upstream['commit']}`.")
+    elif (prov.get("sources") or {}).get("files"):
+        lines.append("- Gene table and TSS coordinates: the source files listed below.")
     else:
         lines.append("- Coordinate tables: generated in code by `genomic-benchmarks-hub` (no upstream tables).")
     validation = prov.get("validation") or {}
     if validation:
+        strata = f"stratified on {validation['strata']}" if validation.get("strata") else "stratified by class"
         lines.append(f"- Validation split: {validation.get('fraction', 0):.0%} of upstream train, "
-                     f"{'stratified by class' if validation.get('stratified') else 'not stratified'}, "
+                     f"{strata if validation.get('stratified') else 'not stratified'}, "
                      f"seed `{validation.get('seed')}`.")
     lines.append(f"- Built with `genomic-benchmarks-hub` version `{prov.get('package_version', 'unknown')}`; "
                  f"license `{prov['license']}`" + (f"; homepage {prov['homepage']}." if prov.get("homepage") else "."))
     out = ["\n".join(lines)]
+    if prov.get("windows") or prov.get("sources"):  # a regression benchmark's TSS windows, source files, checks
+        out.append(rc.sources_provenance(prov))
     if upstream and upstream.get("tables"):
         out.append(_table(["Coordinate table", "sha256"], ["---", "---"],
                           [[f"`{path}`", f"`{sha}`"] for path, sha in sorted(upstream["tables"].items())]))
@@ -440,7 +478,9 @@ def render_card(out_dir: Path, repo_id: str | None = None, *, write_images: bool
     entries = [describe_config(out_dir, c) for c in configs]
     if write_images:
         written = {rel for e in entries for rel in plots.write_config_plots(out_dir, e.name, e.stats).values()}
+        written |= {rc.write_target_plot(out_dir, e.name, e.regression) for e in entries if e.regression}
         _remove_stale_images(out_dir, written)
+        rc.remove_stale_target_plots(out_dir, written)
     data = card_data(entries)
     return DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{render_body(entries, out_dir, repo_id)}")
 

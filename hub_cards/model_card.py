@@ -75,6 +75,9 @@ class ModelCardInfo:
         notes: extra markdown paragraphs (input length, long-sequence handling, ...).
         files: file name -> what it holds, listed in the card.
         citation: BibTeX block for the benchmark.
+        task: `classification` or `regression` (then `label_names` are the targets and the metrics R², Pearson,
+            Spearman, MSE, MAE).
+        side_features: the side-feature columns the model read besides the sequence.
     """
 
     model_name: str
@@ -101,6 +104,8 @@ class ModelCardInfo:
     notes: Sequence[str] = ()
     files: Mapping[str, str] = field(default_factory=dict)
     citation: str | None = None
+    task: str = "classification"
+    side_features: Sequence[str] = ()
 
 
 def eval_results(info: ModelCardInfo) -> list[EvalResult]:
@@ -111,8 +116,8 @@ def eval_results(info: ModelCardInfo) -> list[EvalResult]:
     test = info.metrics.get("test", {})
     return [
         EvalResult(
-            task_type="text-classification",
-            task_name="Sequence classification",
+            task_type="text-classification",  # transformers' sequence classification, regression included
+            task_name="Sequence regression" if info.task == "regression" else "Sequence classification",
             dataset_type=info.dataset_id,
             dataset_name=f"{info.dataset_id} ({info.dataset_config})",
             dataset_config=info.dataset_config,
@@ -218,11 +223,19 @@ def render_body(info: ModelCardInfo) -> str:
         dataset = f"[`{info.dataset_id}`](https://huggingface.co/datasets/{info.dataset_id})"
     else:  # a local folder: no Hub page to link to
         dataset = "a local dataset (`--card-dataset-id ORG/NAME` names its Hub id once it is pushed)"
+    if info.task == "regression":
+        targets = ", ".join(f"`{n}`" for n in info.label_names)
+        side = (" and the side features " + ", ".join(f"`{n}`" for n in info.side_features)
+                if info.side_features else " alone")
+        what = (f"A sequence regressor for the `{info.dataset_config}` config of {dataset}: it predicts "
+                f"{targets} from the sequence{side}.")
+    else:
+        what = (f"A sequence classifier for the `{info.dataset_config}` config of {dataset}, with "
+                f"{len(info.label_names)} classes: {names}.")
     parts = [
         f"# {info.model_name}",
         "",
-        f"A sequence classifier for the `{info.dataset_config}` config of {dataset}, with "
-        f"{len(info.label_names)} classes: {names}."
+        what
         + (f" Fine-tuned from [`{info.base_model}`](https://huggingface.co/{info.base_model})." if info.base_model else ""),
         "",
         _results_section(info),

@@ -84,6 +84,9 @@ class DataArguments:
         "run folder: model, metrics.json, predictions, plots, README.md model card", required=True))
     max_train_samples: int | None = field(default=None, metadata=_meta(
         "train on a seeded random subset of this many rows (smoke runs)", min=1))
+    side_features: str = field(default="all", metadata=_meta(
+        "numeric side-feature columns the model reads besides the sequence (regression benchmarks, e.g. mRNA "
+        "half-life features): all, none, or comma-separated column names", metavar="NAMES"))
     card_dataset_id: str | None = field(default=None, metadata=_meta(
         "Hub dataset id written in the model card (default: --dataset when it is a Hub id, else the id "
         "recorded in the folder's provenance; left out when neither is known)"))

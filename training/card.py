@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from gbhub.hub_cards.model_card import ModelCardInfo, PaperComparison, write_model_card
+from gbhub.hub_cards.model_card import DEFAULT_TAGS, ModelCardInfo, PaperComparison, write_model_card
 from gbhub.training import paper_results
 from gbhub.training.motifs.summary import motif_card_section
 from gbhub.training.recipes.base import CardText
@@ -18,6 +18,8 @@ RUN_FILES = {
     "predictions_test.csv": "test predictions per sequence",
     "training_curve.png, confusion_matrix.png": "the plots above",
 }
+#: A regression run's plots (instead of the confusion matrix).
+REGRESSION_PLOTS = {"training_curve.png, predictions_test.png": "the plots above"}
 
 
 def paper_comparison(config: str, note: str) -> PaperComparison | None:
@@ -102,8 +104,13 @@ def write_run_card(run_dir: Path, record: Mapping[str, Any], text: CardText, *, 
         notes=[*([card_note(parent)] if parent else []), *text.notes, *([motifs.text] if motifs else []), command],
         usage=text.usage,
         install=text.install,
-        files={**RUN_FILES, **dict(text.files), **(motifs.files if motifs else {}),
+        files={**({k: v for k, v in RUN_FILES.items() if "confusion" not in k} | REGRESSION_PLOTS
+                  if record.get("task") == "regression" else RUN_FILES), **dict(text.files), **(motifs.files if motifs else {}),
                **({"seed-*/": "the model, metrics and test predictions of each seed"} if len(seeds) > 1 else {})},
         citation=text.citation,
+        task=record.get("task", "classification"),
+        tags=([t for t in DEFAULT_TAGS if t != "sequence-classification"] + ["regression"]
+              if record.get("task") == "regression" else DEFAULT_TAGS),
+        side_features=record.get("side_features") or (),
     )
     return write_model_card(run_dir, info)

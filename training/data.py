@@ -35,10 +35,12 @@ class Task:
     Attributes:
         kind: `classification` (a `ClassLabel`) or `regression` (float target(s)).
         label_names: class names in id order (classification), or the target name(s) (regression).
+        side_features: the numeric side-feature columns the model reads besides the sequence (`--side-features`).
     """
 
     kind: str
     label_names: tuple[str, ...]
+    side_features: tuple[str, ...] = ()
 
     @property
     def num_outputs(self) -> int:
@@ -305,6 +307,77 @@ def targets_and_ids(ds, task: Task) -> tuple[np.ndarray, list[str]]:
     return targets, row_ids
 
 
+# ------------------------------------------------------------------------------------- side features
+
+
+def select_side_features(features, choice: str, where: str) -> tuple[str, ...]:
+    """The side-feature columns `--side-features` picks from a config's features.
+
+    Args:
+        features: the config's `datasets.Features`.
+        choice: `all` (every numeric column after the core ones), `none`, or comma-separated column names.
+        where: `dataset [config]`, for the error message.
+
+    Raises:
+        DatasetInputError: a named column that is not a side feature of the config.
+    """
+    from gbhub.builders.hub_layout import side_feature_columns
+
+    available = side_feature_columns(features)
+    choice = choice.strip()
+    if choice == "all":
+        return tuple(available)
+    if choice in ("none", ""):
+        return ()
+    names = tuple(dict.fromkeys(n.strip() for n in choice.split(",") if n.strip()))
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise DatasetInputError(
+            f"--side-features {choice}: {where} has no side-feature column {unknown[0]!r}; its side features are "
+            f"{', '.join(available) or 'none'} (pass some of them, all, or none)")
+    return names
+
+
+def side_feature_matrix(ds, names: Sequence[str]) -> np.ndarray:
+    """`(n, len(names))` float32 values of a split's side-feature columns, in `names` order."""
+    table = arrow_table(ds)
+    if not names:
+        return np.zeros((table.num_rows, 0), dtype=np.float32)
+    return np.stack([np.asarray(table.column(n).to_numpy(zero_copy_only=False), dtype=np.float32) for n in names],
+                    axis=1)
+
+
+def attach_side_features(prepared: "Prepared", dsd, names: Sequence[str]) -> dict:
+    """Add each split's side features to its rows (`side_features` `(rows, n)`; a window gets its sequence's).
+
+    Returns:
+        `{"names", "mean", "std"}`: the training split's statistics, which a model stores to standardise its
+        input (recorded in `metrics.json` and named in the card).
+
+    Raises:
+        DatasetInputError: a side feature that is not finite (NaN, inf) in some row.
+    """
+    import torch
+
+    names = list(names)
+    matrices = {s: side_feature_matrix(dsd[s], names) for s in SPLITS}
+    for split, values in matrices.items():
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row, column = map(int, np.argwhere(bad)[0])
+            raise DatasetInputError(f"split {split!r}, row {row + 1}: side feature {names[column]!r} is "
+                                    f"{values[row, column]}: every side feature must be a finite number; fix the "
+                                    "dataset or leave the column out with --side-features")
+    for split, values in matrices.items():
+        encoded = prepared.splits[split]
+        if encoded.plan is not None and len(values) != len(encoded.rows):  # rows are windows of the sequences
+            values = values[encoded.plan.sequence_index]
+        encoded.rows.tensors["side_features"] = torch.from_numpy(np.ascontiguousarray(values))
+    train = matrices["train"].astype(np.float64)
+    return {"names": names, "mean": train.mean(axis=0).tolist() if len(train) else [0.0] * len(names),
+            "std": train.std(axis=0).tolist() if len(train) else [1.0] * len(names)}
+
+
 # ---------------------------------------------------------------------------------------------- rows
 
 
@@ -399,12 +472,14 @@ class Prepared:
         tokenizer: saved next to the model (`save_pretrained`) when not None.
         reverse_complement: `batch -> input_ids` of the other strand (one-hot recipes; for
             `--rc-augment`/`--rc-average`), or None when the encoding has none.
+        assets: what `build_model` needs besides `info` that is not JSON (e.g. a word2vec table).
     """
 
     splits: dict[str, EncodedSplit]
     info: dict[str, Any] = field(default_factory=dict)
     tokenizer: Any = None
     reverse_complement: Callable | None = None
+    assets: dict[str, Any] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------- one-hot encoding

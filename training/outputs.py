@@ -41,10 +41,23 @@ def write_predictions(
     probs: np.ndarray,
     names: Sequence[str],
     extra: Mapping[str, Sequence] | None = None,
+    *,
+    regression: bool = False,
 ) -> None:
-    """CSV, one row per sequence: id, label, prediction (ids and names), `extra` columns, class probabilities."""
+    """CSV, one row per sequence: id, label, prediction (ids and names), `extra` columns, class probabilities;
+    for regression (`probs` are predicted values `(n, k)`, `names` the targets): id, then `true_<target>` and
+    `predicted_<target>` of each target."""
     import pandas as pd
 
+    if regression:
+        truth = np.asarray(labels, dtype=np.float64).reshape(len(probs), -1)
+        frame = pd.DataFrame({"id": list(row_ids), **dict(extra or {})})
+        for j, name in enumerate(names):
+            frame[f"true_{name}"] = truth[:, j]
+            frame[f"predicted_{name}"] = np.asarray(probs)[:, j]
+        with atomic_path(path) as tmp:
+            frame.to_csv(tmp, index=False, float_format="%.6f")
+        return
     pred = probs.argmax(axis=1)
     frame = pd.DataFrame({
         "id": list(row_ids),

@@ -73,6 +73,36 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, names: Sequenc
     return _save(fig, path)
 
 
+def predicted_vs_true(targets: np.ndarray, predictions: np.ndarray, names: Sequence[str], path: str | Path, *,
+                      title: str = "Test") -> Path:
+    """Scatter of predicted against true values, one panel per target, with the diagonal and R².
+
+    Args:
+        targets: `(n[, k])` true values.
+        predictions: `(n, k)` predicted values.
+        names: the target names.
+        path: the PNG to write.
+        title: figure title.
+    """
+    from sklearn.metrics import r2_score
+
+    truth = np.asarray(targets, dtype=np.float64).reshape(len(predictions), -1)
+    pred = np.asarray(predictions, dtype=np.float64).reshape(len(predictions), -1)
+    k = truth.shape[1]
+    fig = _figure(3.6 * k + 0.4, 3.8)
+    axes = np.atleast_1d(fig.subplots(1, k))
+    for j, ax in enumerate(axes):
+        ax.scatter(truth[:, j], pred[:, j], s=6, alpha=0.5, linewidths=0)
+        low, high = float(min(truth[:, j].min(), pred[:, j].min())), float(max(truth[:, j].max(), pred[:, j].max()))
+        ax.plot([low, high], [low, high], color="grey", linewidth=1, linestyle="--")
+        r2 = r2_score(truth[:, j], pred[:, j]) if len(truth) > 1 else float("nan")
+        ax.set_xlabel(f"true {names[j]}")
+        ax.set_ylabel("predicted")
+        ax.set_title(f"{title}: R² = {r2:.3f}" if k == 1 else f"{names[j]}: R² = {r2:.3f}")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def _save(fig, path: str | Path) -> Path:
     """Write the PNG atomically (a run folder never holds half a figure)."""
     from gbhub.builders.hub_layout import atomic_path

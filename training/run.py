@@ -125,10 +125,20 @@ def _train_locked(recipe: Recipe, args: Arguments) -> dict | None:
         raise ArgumentError(f"--selection-metric {run.selection_metric} is not a {task.kind} metric; expected one of "
                             f"{', '.join(SELECTION_METRICS[task.kind])}")
     tdata.check_trainable(dsd, task, data.dataset, data.config)
+    where = f"{data.dataset} [{data.config}]"
+    chosen = tdata.select_side_features(dsd["train"].features, data.side_features, where)
+    if chosen and not recipe.side_features:
+        if "side_features" in args.explicit:
+            raise ArgumentError(f"--side-features {data.side_features}: {recipe.name} reads the sequence only; pass "
+                                "--side-features none, or train a recipe that reads side features")
+        chosen = ()
+    task = dataclasses.replace(task, side_features=chosen)
     run_settings = {"recipe": recipe.name, **settings([data, run, args.model]),
                     "dataset_fingerprint": tdata.fingerprint(dsd)}
     started = time.perf_counter()
     prepared = recipe.prepare(dsd, task, args.model, run)
+    prepared.info["side_features"] = (tdata.attach_side_features(prepared, dsd, task.side_features)
+                                      if task.side_features else {"names": [], "mean": [], "std": []})
     logger.info("encoded %s in %.2f s", data.config, time.perf_counter() - started)
 
     context = {
@@ -138,6 +148,7 @@ def _train_locked(recipe: Recipe, args: Arguments) -> dict | None:
         "config": data.config,
         "task": task.kind,
         "label_names": list(task.label_names),
+        "side_features": list(task.side_features),
         "n_rows": {s: len(prepared.splits[s]) for s in SPLITS},
         "input": prepared.info,
         "max_train_samples": data.max_train_samples,
@@ -267,7 +278,7 @@ def _train_seed(recipe: Recipe, args: Arguments, task, prepared, seed: int, seed
         write_json(seed_dir / "metrics.json", record)
         test = prepared.splits["test"]
         write_predictions(seed_dir / "predictions_test.csv", test.row_ids, test.targets, predictions["test"],
-                          task.label_names)
+                          task.label_names, regression=task.kind == "regression")
         _write_plots(seed_dir, record, test.targets, predictions["test"])
         if not run.keep_checkpoints:  # the settings file goes with the checkpoints it describes
             for path in seed_dir.glob("checkpoint-*"):
@@ -317,16 +328,24 @@ def _plot_names(record: Mapping[str, Any]) -> dict[str, str]:
     names = {}
     if record.get("history"):
         names["Training curve (selected epoch dashed)"] = "training_curve.png"
-    names["Confusion matrix on the test split"] = "confusion_matrix.png"
+    if record.get("task") == "regression":
+        names["Predicted against true values on the test split"] = "predictions_test.png"
+    else:
+        names["Confusion matrix on the test split"] = "confusion_matrix.png"
     return names
 
 
 def _write_plots(run_dir: Path, record: Mapping[str, Any], labels: np.ndarray, predictions: np.ndarray) -> None:
     from gbhub.training import plots
 
-    metric = record["selection_metric"] if record["selection_metric"] != "loss" else "accuracy"
+    regression = record.get("task") == "regression"
+    metric = record["selection_metric"] if record["selection_metric"] != "loss" else ("r2" if regression else "accuracy")
     if record["history"]:
         plots.training_curve(record["history"], run_dir / "training_curve.png", metric=metric,
                              best_epoch=record["best_epoch"])
+    if regression:
+        plots.predicted_vs_true(labels, predictions, record["label_names"], run_dir / "predictions_test.png",
+                                title=f"{record['config']} — test")
+        return
     plots.confusion_matrix(labels, predictions.argmax(axis=1), record["label_names"], run_dir / "confusion_matrix.png",
                            title=f"{record['config']} — test")

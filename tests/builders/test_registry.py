@@ -20,14 +20,16 @@ NINE = [
 
 def test_registry_holds_the_nine_and_synthetic():
     assert upstream_benchmarks() == NINE
-    assert list(registry()) == sorted(NINE + ["synthetic"])
+    assert list(registry()) == sorted(NINE + ["synthetic", "synthetic_expression", "xpresso_human"])
     for spec in registry().values():
-        assert spec.license == "apache-2.0" and spec.version == 0
+        assert spec.license == ("mit" if spec.name == "xpresso_human" else "apache-2.0") and spec.version == 0
         if spec.upstream:
             assert "gresova2023genomic" in spec.citations[0]
-        else:  # generated in code: its own citation and no upstream homepage
+        elif spec.generate is not None:  # generated in code: its own citation and no upstream homepage
             assert spec.citations == (GENOMIC_BENCHMARKS_HUB,) and spec.homepage == ""
-        assert set(spec.class_references.values()) <= set(REFERENCES)
+        else:  # from other sources (the Xpresso datapack): downloaded by URL, cited, regression
+            assert spec.sources and spec.target is not None and "agarwal2020predicting" in spec.citations[0]
+        assert spec.reference_keys <= set(REFERENCES)
 
 
 def test_unknown_benchmark_lists_the_known_ones():

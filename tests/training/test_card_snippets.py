@@ -50,7 +50,7 @@ def workspace(tmp_path_factory):
 def runs(workspace):
     common = ["--dataset", str(workspace / "data"), "--config", CONFIG, "--cpu", "--no-progress",
               "--torch-threads", "1", "--max-steps", "2", "--batch-size", "16"]
-    runs = {"cnn": [], "dnabert": ["--model", str(workspace / "tiny-dnabert"), "--max-tokens", "34"],
+    runs = {"cnn": [], "deeplncloc": ["--word2vec-epochs", "1", "--slices", "4"], "dnabert": ["--model", str(workspace / "tiny-dnabert"), "--max-tokens", "34"],
             "lm": ["--model", str(workspace / "char"), "--max-tokens", "34"]}
     out = {}
     for recipe, extra in runs.items():
@@ -96,7 +96,7 @@ def test_model_card_snippets_run_verbatim_after_their_install_line(runs, tmp_pat
         meta = yaml.safe_load(card.split("---\n")[1])
         install, code = usage(card)
         assert code.count(PLACEHOLDER) >= 1 and "trust_remote_code" not in code and "classes: negative, positive" in code
-        if recipe == "cnn":  # transformers' Auto classes do not know its model type: this package loads it
+        if recipe in ("cnn", "deeplncloc"):  # transformers' Auto classes do not know their model types: this package
             assert install == 'pip install "genomic-benchmarks-hub[train]"'
             assert meta["library_name"] == "genomic-benchmarks-hub"
         else:

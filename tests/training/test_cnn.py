@@ -84,3 +84,19 @@ def test_save_pretrained_round_trip_through_auto_classes(tmp_path):
         assert torch.equal(model(input_ids=ids).logits, loaded(input_ids=ids).logits)
     for key, value in model.state_dict().items():
         assert torch.equal(value, loaded.state_dict()[key]), key
+
+
+def test_learned_embedding_input_as_upstream(tmp_path):
+    model = _model(input_encoding="embedding", embedding_dim=100)
+    assert model.config.in_channels == 100 and model.features[0].in_channels == 100
+    assert tuple(model.embeddings.weight.shape) == (encoding.VOCAB_SIZE, 100)
+    assert 0.8 < float(model.embeddings.weight.detach().std()) < 1.2  # torch's N(0, 1), as upstream's nn.Embedding
+    ids = torch.from_numpy(encoding.encode(["ACGTN" * 50], length=251).ids).long()
+    embedded = model.embeddings(ids).transpose(1, 2)
+    torch.testing.assert_close(model(input_ids=ids).logits, model(inputs_embeds=embedded).logits)
+    model.save_pretrained(tmp_path)
+    loaded = AutoModelForSequenceClassification.from_pretrained(tmp_path).eval()
+    assert loaded.config.input_encoding == "embedding"
+    torch.testing.assert_close(loaded(input_ids=ids).logits, model(input_ids=ids).logits)
+    with pytest.raises(ValueError, match="input_encoding 'two-hot'"):
+        _model(input_encoding="two-hot")

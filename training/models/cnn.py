@@ -17,8 +17,11 @@ from transformers import initialization as init
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from gbhub.training import encoding
+from gbhub.training.models.heads import SideFeatures, side_feature_kwargs, task_loss
 
 MODEL_TYPE = "genomic_benchmarks_cnn"
+#: How tokens enter the first convolution: fixed one-hot channels, or a learned embedding (upstream's).
+INPUT_ENCODINGS = ("one-hot", "embedding")
 
 
 class CNNConfig(PretrainedConfig):
@@ -36,7 +39,14 @@ class CNNConfig(PretrainedConfig):
         dense_activation: activation between the two dense layers (`relu`; upstream has none, which
             makes its two dense layers one linear map). Use `"identity"` for the upstream behaviour.
         dropout: dropout before each dense layer (0 = none, as upstream).
-        **kwargs: `PretrainedConfig` arguments (`id2label`, `label2id`, `num_labels`, ...).
+        side_feature_names: numeric side features read besides the sequence, concatenated to the flattened
+            conv features before the dense layers (`gbhub.training.models.heads`); empty = none.
+        side_feature_mean, side_feature_std: their training-split statistics (inputs are standardised with them).
+        input_encoding: `one-hot` (4 fixed channels, `N` = 0.25 each) or `embedding` (a learned
+            `embedding_dim`-dimensional vector per token, as upstream's `nn.Embedding`).
+        embedding_dim: width of the learned embedding (upstream: 100); unused with one-hot input.
+        **kwargs: `PretrainedConfig` arguments (`id2label`, `label2id`, `num_labels`, `problem_type`: `regression`
+            for float targets, one output each, MSE loss).
     """
 
     model_type = MODEL_TYPE
@@ -51,6 +61,11 @@ class CNNConfig(PretrainedConfig):
         conv_activations: Sequence[str] | None = None,
         dense_activation: str = "relu",
         dropout: float = 0.0,
+        side_feature_names: Sequence[str] = (),
+        side_feature_mean: Sequence[float] = (),
+        side_feature_std: Sequence[float] = (),
+        input_encoding: str = "one-hot",
+        embedding_dim: int = 100,
         **kwargs,
     ):
         self.input_length = int(input_length)
@@ -65,8 +80,19 @@ class CNNConfig(PretrainedConfig):
             )
         self.dense_activation = dense_activation
         self.dropout = float(dropout)
+        if input_encoding not in INPUT_ENCODINGS:
+            raise ValueError(f"input_encoding {input_encoding!r}: expected one of {', '.join(INPUT_ENCODINGS)}")
+        self.input_encoding = input_encoding
+        self.embedding_dim = int(embedding_dim)
         self.vocab = list(encoding.VOCAB)
+        for key, value in side_feature_kwargs(side_feature_names, side_feature_mean, side_feature_std).items():
+            setattr(self, key, value)
         super().__init__(**kwargs)
+
+    @property
+    def in_channels(self) -> int:
+        """Channels entering the first convolution: 4 (one-hot) or `embedding_dim`."""
+        return self.embedding_dim if self.input_encoding == "embedding" else 4
 
     @property
     def flatten_size(self) -> int:
@@ -116,6 +142,8 @@ class CNNPreTrainedModel(PreTrainedModel):
                 fan_in = module.weight.shape[1] * (module.weight[0, 0].numel() if module.weight.dim() > 2 else 1)
                 bound = 1 / math.sqrt(fan_in)
                 init.uniform_(module.bias, -bound, bound)
+        elif isinstance(module, nn.Embedding):
+            init.normal_(module.weight, 0.0, 1.0)  # torch's default (upstream's), not transformers' std 0.02
         else:
             super()._init_weights(module)
 
@@ -123,9 +151,10 @@ class CNNPreTrainedModel(PreTrainedModel):
 class CNNForSequenceClassification(CNNPreTrainedModel):
     """Three conv blocks (Conv1d -> BatchNorm -> activation -> MaxPool), flatten, two dense layers.
 
-    Input is one-hot DNA: token ids from `gbhub.training.encoding` are expanded to `(batch, 4, length)`
-    (`N` = 0.25 per base, padding = 0) inside `forward`, so the model stores no embedding and accepts
-    the same `input_ids` a tokenizer-based model does.
+    Input is token ids from `gbhub.training.encoding`, expanded inside `forward` to one-hot DNA
+    `(batch, 4, length)` (`N` = 0.25 per base, padding = 0), or with `input_encoding="embedding"` looked up
+    in a learned `(vocab, embedding_dim)` table as upstream does; either way the model accepts the same
+    `input_ids` a tokenizer-based model does.
     """
 
     def __init__(self, config: CNNConfig):
@@ -136,8 +165,10 @@ class CNNForSequenceClassification(CNNPreTrainedModel):
                 f"of kernel {config.kernel_size} and pool {config.pool_size}: expected at least "
                 f"{config.min_input_length}"
             )
+        self.embeddings = (nn.Embedding(encoding.VOCAB_SIZE, config.embedding_dim)
+                           if config.input_encoding == "embedding" else None)
         blocks: list[nn.Module] = []
-        in_channels = 4
+        in_channels = config.in_channels
         for out_channels, act in zip(config.conv_channels, config.conv_activations):
             blocks += [
                 nn.Conv1d(in_channels, out_channels, kernel_size=config.kernel_size),
@@ -147,9 +178,10 @@ class CNNForSequenceClassification(CNNPreTrainedModel):
             ]
             in_channels = out_channels
         self.features = nn.Sequential(*blocks, nn.Flatten())
+        self.side = SideFeatures(config)
         self.classifier = nn.Sequential(
             nn.Dropout(config.dropout),
-            nn.Linear(config.flatten_size, config.hidden_size),
+            nn.Linear(config.flatten_size + self.side.size, config.hidden_size),
             _activation(config.dense_activation),
             nn.Dropout(config.dropout),
             nn.Linear(config.hidden_size, config.num_labels),
@@ -168,33 +200,44 @@ class CNNForSequenceClassification(CNNPreTrainedModel):
         input_ids: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         inputs_embeds: torch.Tensor | None = None,
+        side_features: torch.Tensor | None = None,
         **kwargs,
     ) -> SequenceClassifierOutput:
-        """Classify sequences.
+        """Classify sequences, or predict their target(s) (`config.problem_type == "regression"`).
 
         Args:
             input_ids: `(batch, length)` token ids from `gbhub.training.encoding.encode`, `length` equal to
                 `config.input_length`.
             labels: `(batch,)` class ids; when given, `loss` is the cross-entropy of the logits (for two
-                classes too: softmax over two logits, never a sigmoid before a logits loss).
-            inputs_embeds: `(batch, 4, length)` one-hot (or soft) DNA instead of `input_ids`.
+                classes too: softmax over two logits, never a sigmoid before a logits loss). For regression
+                `(batch[, num_labels])` floats and `loss` is their MSE.
+            inputs_embeds: `(batch, config.in_channels, length)` instead of `input_ids`: one-hot (or soft) DNA,
+                or embedded tokens.
+            side_features: `(batch, n)` raw side features, in `config.side_feature_names` order (models
+                trained with side features only).
             **kwargs: ignored (`lengths`, `attention_mask` from generic collators).
 
         Returns:
-            `SequenceClassifierOutput` with `logits` `(batch, num_labels)` and `loss` when `labels` given.
+            `SequenceClassifierOutput` with `logits` `(batch, num_labels)` (the predicted values for
+            regression) and `loss` when `labels` given.
         """
         if (input_ids is None) == (inputs_embeds is None):
-            raise ValueError("pass exactly one of input_ids (batch, length) or inputs_embeds (batch, 4, length)")
-        x = self.one_hot(input_ids) if inputs_embeds is None else inputs_embeds
+            raise ValueError("pass exactly one of input_ids (batch, length) or inputs_embeds (batch, channels, length)")
+        if inputs_embeds is not None:
+            x = inputs_embeds
+        elif self.embeddings is not None:
+            x = self.embeddings(input_ids.long()).transpose(1, 2)  # (batch, embedding_dim, length)
+        else:
+            x = self.one_hot(input_ids)
         if x.shape[-1] != self.config.input_length:
             raise ValueError(
                 f"input length {x.shape[-1]} != the model's input_length {self.config.input_length}: encode with "
                 f"`model.encode(sequences)` (pads shorter, crops longer sequences)"
             )
-        logits = self.classifier(self.features(x))
-        loss = None
-        if labels is not None:
-            loss = nn.functional.cross_entropy(logits.float(), labels.long())
+        h = self.features(x)
+        side = self.side(side_features)
+        logits = self.classifier(h if side is None else torch.cat([h, side.to(h.dtype)], dim=1))
+        loss = None if labels is None else task_loss(self.config, logits, labels)
         return SequenceClassifierOutput(loss=loss, logits=logits)
 
     def encode(self, sequences: Sequence[str]) -> torch.Tensor:

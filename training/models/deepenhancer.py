@@ -13,6 +13,7 @@ from transformers import initialization as init
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from gbhub.training import encoding
+from gbhub.training.models.heads import SideFeatures, side_feature_kwargs, task_loss
 from gbhub.training.models.cnn import CNNForSequenceClassification
 
 MODEL_TYPE = "deepenhancer"
@@ -46,7 +47,11 @@ class DeepEnhancerConfig(PretrainedConfig):
         pool_size: max-pool window and stride (paper: 2).
         dense_sizes: widths of the hidden dense layers (paper: 256, 128).
         dropout: dropout between the first and the second dense layer (paper: 0.5).
-        **kwargs: `PretrainedConfig` arguments (`id2label`, `label2id`, `num_labels`, ...).
+        side_feature_names: numeric side features read besides the sequence, concatenated to the flattened
+            conv features before the dense layers (`gbhub.training.models.heads`); empty = none.
+        side_feature_mean, side_feature_std: their training-split statistics (inputs are standardised with them).
+        **kwargs: `PretrainedConfig` arguments (`id2label`, `label2id`, `num_labels`, `problem_type`: `regression`
+            for float targets, one output each, MSE loss).
     """
 
     model_type = MODEL_TYPE
@@ -62,6 +67,9 @@ class DeepEnhancerConfig(PretrainedConfig):
         pool_size: int = 2,
         dense_sizes: Sequence[int] = (256, 128),
         dropout: float = 0.5,
+        side_feature_names: Sequence[str] = (),
+        side_feature_mean: Sequence[float] = (),
+        side_feature_std: Sequence[float] = (),
         **kwargs,
     ):
         if architecture not in ARCHITECTURES:
@@ -80,6 +88,8 @@ class DeepEnhancerConfig(PretrainedConfig):
         self.dense_sizes = [int(d) for d in dense_sizes]
         self.dropout = float(dropout)
         self.vocab = list(encoding.VOCAB)
+        for key, value in side_feature_kwargs(side_feature_names, side_feature_mean, side_feature_std).items():
+            setattr(self, key, value)
         super().__init__(**kwargs)
 
     def layer_lengths(self) -> list[int]:
@@ -148,8 +158,9 @@ class DeepEnhancerForSequenceClassification(DeepEnhancerPreTrainedModel):
                 layers.append(nn.MaxPool1d(config.pool_size))
             in_channels = channels
         self.features = nn.Sequential(*layers, nn.Flatten())
+        self.side = SideFeatures(config)
         dense: list[nn.Module] = []
-        width = config.flatten_size
+        width = config.flatten_size + self.side.size
         for i, size in enumerate(config.dense_sizes):
             dense += [nn.Linear(width, size), nn.ReLU()]
             if i == 0:
@@ -164,14 +175,17 @@ class DeepEnhancerForSequenceClassification(DeepEnhancerPreTrainedModel):
         input_ids: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         inputs_embeds: torch.Tensor | None = None,
+        side_features: torch.Tensor | None = None,
         **kwargs,
     ) -> SequenceClassifierOutput:
-        """Classify windows.
+        """Classify windows (or predict their sequence's target(s) when `config.problem_type == "regression"`).
 
         Args:
             input_ids: `(batch, W)` token ids (`gbhub.training.encoding`), `W = config.input_length`.
-            labels: `(batch,)` class ids; `loss` is then the cross-entropy of the logits.
+            labels: `(batch,)` class ids; `loss` is then the cross-entropy of the logits (regression:
+                `(batch[, num_labels])` floats, MSE).
             inputs_embeds: `(batch, 4, W)` one-hot (or soft) DNA instead of `input_ids`.
+            side_features: `(batch, n)` raw side features of each window's sequence (models trained with them).
             **kwargs: ignored (`lengths`, `attention_mask` from generic collators).
 
         Returns:
@@ -183,8 +197,10 @@ class DeepEnhancerForSequenceClassification(DeepEnhancerPreTrainedModel):
         if x.shape[-1] != self.config.input_length:
             raise ValueError(f"input width {x.shape[-1]} != the model's input_length {self.config.input_length}: "
                              "cut windows with `model.encode(sequences)` or `model.predict_proba(sequences)`")
-        logits = self.classifier(self.features(x))
-        loss = None if labels is None else nn.functional.cross_entropy(logits.float(), labels.long())
+        h = self.features(x)
+        side = self.side(side_features)
+        logits = self.classifier(h if side is None else torch.cat([h, side.to(h.dtype)], dim=1))
+        loss = None if labels is None else task_loss(self.config, logits, labels)
         return SequenceClassifierOutput(loss=loss, logits=logits)
 
     def encode(self, sequences: Sequence[str], *, stride: int = 2, max_windows: int | None = None,
@@ -212,6 +228,10 @@ class DeepEnhancerForSequenceClassification(DeepEnhancerPreTrainedModel):
         from gbhub.training.metrics_util import softmax
         from gbhub.training.windows import aggregate_logits
 
+        if self.config.problem_type == "regression" or self.side.size:
+            raise ValueError("predict_proba scores a classifier of the sequence alone; for a regression model or one "
+                             "reading side features, call the model on `encode(...)` windows and aggregate them with "
+                             "`gbhub.training.windows.aggregate_logits(outputs, plan, 'mean')`")
         self.eval()
         ids, plan = self.encode(sequences, stride=stride, max_windows=max_windows, short=short)
         logits = [self(input_ids=ids[i : i + batch_size]).logits.float().cpu() for i in range(0, len(ids), batch_size)]

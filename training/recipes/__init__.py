@@ -5,12 +5,13 @@ from __future__ import annotations
 from gbhub.training.args import ArgumentError
 from gbhub.training.recipes.base import CardText, Recipe
 from gbhub.training.recipes.cnn import CNNRecipe
+from gbhub.training.recipes.deeplncloc import DeepLncLocRecipe
 from gbhub.training.recipes.deepenhancer import DeepEnhancerRecipe
 from gbhub.training.recipes.dnabert import DNABertRecipe
 from gbhub.training.recipes.lm import LanguageModelRecipe
 
 #: Every recipe, in the order `gbhub train --help` lists them. Adding a model adds one entry here.
-RECIPES: dict[str, Recipe] = {r.name: r for r in (CNNRecipe(), DeepEnhancerRecipe(), DNABertRecipe(),
+RECIPES: dict[str, Recipe] = {r.name: r for r in (CNNRecipe(), DeepEnhancerRecipe(), DeepLncLocRecipe(), DNABertRecipe(),
                                                   LanguageModelRecipe())}
 
 __all__ = ["RECIPES", "CardText", "Recipe", "get_recipe"]

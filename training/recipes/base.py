@@ -61,6 +61,9 @@ class Recipe:
         cpu_threads: intra-op threads on the CPU when `--torch-threads` is not given (None: torch's).
         score_train: also evaluate the training split at the end (cheap models).
         example_flags: flags the `--help` example needs besides the shared ones (e.g. a required `--model`).
+        side_features: the model reads a config's numeric side features besides the sequence (`--side-features`;
+            the driver adds them to every split's rows as `side_features` and their training statistics to
+            `prepared.info["side_features"]`, which `build_model` puts into the model's config).
     """
 
     name: ClassVar[str]
@@ -74,6 +77,7 @@ class Recipe:
     cpu_threads: ClassVar[int | None] = None
     score_train: ClassVar[bool] = True
     example_flags: ClassVar[str] = ""
+    side_features: ClassVar[bool] = False
 
     def check(self, model_args, run) -> None:
         """Refuse argument combinations before any data is loaded (`ArgumentError`, one line)."""
@@ -93,3 +97,29 @@ class Recipe:
     def card(self, record: Mapping[str, Any], model_args) -> CardText:
         """The recipe's part of the model card, from the run's `metrics.json` record."""
         raise NotImplementedError
+
+
+def head_config(task: Task, prepared: Prepared) -> dict[str, Any]:
+    """The config keywords of a model's output and side-feature input for `task`: one output per class
+    (`single_label_classification`, cross-entropy) or per target (`regression`, MSE), named in `id2label`, and
+    the side features the driver attached to `prepared` with their training statistics."""
+    side = prepared.info.get("side_features") or {}
+    return {
+        "id2label": dict(enumerate(task.label_names)),
+        "label2id": {n: i for i, n in enumerate(task.label_names)},
+        "problem_type": "regression" if task.kind == "regression" else "single_label_classification",
+        "side_feature_names": list(side.get("names", [])),
+        "side_feature_mean": list(side.get("mean", [])),
+        "side_feature_std": list(side.get("std", [])),
+    }
+
+
+def side_features_notes(record: Mapping[str, Any]) -> list[str]:
+    """The card's paragraph on the side features a model read (regression runs and runs that read some)."""
+    names = record.get("side_features") or []
+    if not names:
+        return ["**Side features.** None: the model reads the sequence only."] if record.get("task") == "regression" else []
+    return ["**Side features.** Besides the sequence the model reads " + ", ".join(f"`{n}`" for n in names)
+            + " (standardised with the training split's mean and standard deviation, stored in its config), "
+            "concatenated to the sequence features before the dense layers; pass them as `side_features` "
+            "`(batch, " + str(len(names)) + ")` in this order."]

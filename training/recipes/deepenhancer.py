@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping
 
@@ -17,7 +18,7 @@ from gbhub.training.data import (
     arrow_table,
     targets_and_ids,
 )
-from gbhub.training.recipes.base import CardText, Recipe
+from gbhub.training.recipes.base import CardText, Recipe, head_config, side_features_notes
 from gbhub.training.transfer import TransferArguments
 
 BIBTEX = r"""@article{min2017deepenhancer,
@@ -78,7 +79,8 @@ class DeepEnhancerRecipe(Recipe):
     arguments = DeepEnhancerArguments
     defaults = {"epochs": 30, "batch_size": 128, "lr": 1e-4, "early_stopping_patience": 8}
     protocols = {"paper": {}}
-    tasks = ("classification",)
+    tasks = ("classification", "regression")
+    side_features = True
     score_train = False  # every training window would be scored again: the validation and test splits suffice
     # One intra-op thread on the CPU: on a busy 2-core machine one training step of 128 windows ran faster on
     # one thread than on two (whole-process wall 52.9 s vs 67.5 s for the same steps); --torch-threads overrides.
@@ -96,6 +98,9 @@ class DeepEnhancerRecipe(Recipe):
                                 f"({args.window_bp} bp): bases would be skipped")
 
     def prepare(self, dsd, task: Task, args: DeepEnhancerArguments, run) -> Prepared:
+        if task.kind == "regression" and args.aggregation == "max":
+            # A region's value is the mean of its windows' predictions: "max" ranks windows by the class-1 probability
+            args = dataclasses.replace(args, aggregation="mean")
         splits, stats = {}, {}
         for name in ("train", "validation", "test"):
             splits[name], stats[name] = self._encode(dsd[name], task, args, name)
@@ -157,8 +162,7 @@ class DeepEnhancerRecipe(Recipe):
             architecture=args.architecture,
             input_length=args.window_bp,
             dropout=args.dropout,
-            id2label=dict(enumerate(task.label_names)),
-            label2id={n: i for i, n in enumerate(task.label_names)},
+            **head_config(task, prepared),
         )
         return DeepEnhancerForSequenceClassification(config)
 
@@ -185,21 +189,29 @@ class DeepEnhancerRecipe(Recipe):
                 rows.append(f"| {layer} | max-pool | {config.pool_size} | {c} x {length} |")
                 layer += 1
             channels = c
+        if record.get("side_features"):
+            n_side = len(record["side_features"])
+            rows.append(f"| - | flatten + {n_side} side features | - | {channels * length + n_side} |")
         for i, size in enumerate(config.dense_sizes):
             rows.append(f"| {layer} | dense + ReLU | {size} | {size} |")
             layer += 1
             if i == 0:
                 rows.append(f"| {layer} | dropout | {config.dropout} | {size} |")
                 layer += 1
-        rows.append(f"| {layer} | dense + softmax | {config.num_labels} | {config.num_labels} |")
+        regression = record.get("task") == "regression"
+        rows.append(f"| {layer} | dense{'' if regression else ' + softmax'} | {config.num_labels} | "
+                    f"{config.num_labels} |")
         architecture = (
             f"DeepEnhancer (Min et al., BMC Bioinformatics 2017), architecture `{config.architecture}`"
             + (" (the paper's Table 1)" if config.architecture == "4conv2pool4norm" else " (an ablation variant of the "
                "paper's Table 2)")
             + ", as a transformers `PreTrainedModel` (`DeepEnhancerForSequenceClassification`, config "
             "`DeepEnhancerConfig`, model type `deepenhancer`):\n\n" + "\n".join(rows)
-            + f"\n\n{record['num_parameters']:,} parameters. Headline metrics: AUROC and AUPRC (the paper reports "
-            "0.916 / 0.917 on FANTOM5 permissive enhancers, 10-fold cross-validation, which is not this benchmark)."
+            + f"\n\n{record['num_parameters']:,} parameters. "
+            + ("Regression head: one linear output per target, MSE loss, a region's value the mean over its "
+               "windows (not in the paper, which classifies enhancers)." if regression else
+               "Headline metrics: AUROC and AUPRC (the paper reports 0.916 / 0.917 on FANTOM5 permissive enhancers, "
+               "10-fold cross-validation, which is not this benchmark).")
         )
         names = ", ".join(record["label_names"])
         usage = f"""from gbhub.training.models.deepenhancer import DeepEnhancerForSequenceClassification
@@ -208,6 +220,20 @@ model = DeepEnhancerForSequenceClassification.from_pretrained("<this repo or fol
 probs = model.predict_proba(["ACGT" * 100], stride={info['stride_bp']}, max_windows={info['max_windows_per_region']},
                             short="{info['short_sequences']}", aggregation="{info['aggregation']}")
 print(probs)  # classes: {names}"""
+        if regression:
+            side = record.get("side_features") or []
+            side_lines = (f"side = torch.zeros(1, {len(side)})[torch.as_tensor(plan.sequence_index)]  # raw "
+                          f"{', '.join(side)} of each window's sequence\n") if side else ""
+            usage = f"""import torch
+from gbhub.training.models.deepenhancer import DeepEnhancerForSequenceClassification
+from gbhub.training.windows import aggregate_logits
+
+model = DeepEnhancerForSequenceClassification.from_pretrained("<this repo or folder>").eval()
+ids, plan = model.encode(["ACGT" * 100], stride={info['stride_bp']}, max_windows={info['max_windows_per_region']},
+                         short="{info['short_sequences']}")
+{side_lines}with torch.no_grad():
+    windows = model(input_ids=ids{', side_features=side' if side else ''}).logits.numpy()
+print(aggregate_logits(windows, plan, "mean"))  # predicted {names} per sequence"""
         differences = list(PAPER_DIFFERENCES)
         if info["windows_from"] == "sequences":
             differences.append(
@@ -221,7 +247,7 @@ print(probs)  # classes: {names}"""
             usage=usage,
             library_name="genomic-benchmarks-hub",
             citation=BIBTEX,
-            notes=[_windows_note(info)],
+            notes=[_windows_note(info), *side_features_notes(record)],
         )
 
 
@@ -247,7 +273,7 @@ def _windows_note(info: Mapping[str, Any]) -> str:
                 + (f", at most {cap} windows per sequence (evenly spaced)" if cap else "")
                 + f"; shorter ones are {_SHORT_TEXT[info['short_sequences']]}, padded with zeros.")
     score = ("the maximum over its windows of the class-1 probability (the paper's rule)" if info["aggregation"] == "max"
-             else "the mean of its windows' logits")
+             else "the mean of its windows' outputs (logits, or predicted values for regression)")
     return (f"### Windows\n\n{made} Training uses every window with its sequence's label; a sequence's (region's) "
             f"score is {score}, and every metric above is per sequence. Windows: {counts}.")
 

@@ -107,12 +107,12 @@ def check_inputs_used(names: list[str], coordinates: str | None, reference_items
         UnusedInputError: one line naming the input, what the benchmarks use instead, and the fix.
     """
     specs = [get_benchmark(name) for name in names]
-    if coordinates is not None and not any(spec.upstream for spec in specs):
+    if coordinates is not None and not any(spec.reads_coordinates for spec in specs):
         raise UnusedInputError(
             f"--coordinates {coordinates}: {', '.join(names)} {'is' if len(names) == 1 else 'are'} generated in "
             "code and read no coordinate tables; drop --coordinates"
         )
-    used = {key for spec in specs for key in spec.class_references.values()}
+    used = {key for spec in specs for key in spec.reference_keys}
     for item in reference_items or []:
         keys = set(parse_reference_args([item]))
         if not keys & used:
