@@ -377,6 +377,7 @@ class Genome:
         self.path = Path(prepared)
         index = self._read_index()
         self.source_sha256: str | None = index.get("source_sha256")
+        self.source: str | None = index.get("source")
         self._index_xxh3: str = index["index_xxh3"]
         self.sequence_bytes: int = index["sequence_bytes"]
         self.block_bytes: int = index["block_bytes"]
@@ -482,6 +483,17 @@ class Genome:
             if contig.offset <= offset < contig.offset + max(contig.length, 1):
                 return f"record {contig.name!r}"
         return "the sequence"
+
+    def iter_chunks(self, contig: Contig, size: int, overlap: int = 0) -> Iterator[tuple[int, np.ndarray]]:
+        """`(position, bases)` blocks covering `contig`: `bases` is a `(<= size + overlap,)` uint8 copy of
+        `contig[position:position + size + overlap]`; positions step by `size` from 0."""
+        with open(self.path / SEQUENCE_FILE, "rb") as handle:
+            for pos in range(0, contig.length, size):
+                count = min(size + overlap, contig.length - pos)
+                data = os.pread(handle.fileno(), count, contig.offset + pos)
+                if len(data) != count:
+                    raise self._damaged(f"{SEQUENCE_FILE} ended early")
+                yield pos, np.frombuffer(data, dtype=np.uint8)
 
     def resolve(self, region: str) -> Contig | None:
         """The contig a table's `region` names, in any spelling (`chr1`/`1`, `chrM`/`MT`/`MtDNA`...)."""
@@ -691,3 +703,156 @@ def _sample(contigs: dict[str, Contig], k: int = 5) -> str:
     names = list(contigs)
     more = f", ... ({len(names)} records)" if len(names) > k else ""
     return "records " + ", ".join(names[:k]) + more
+
+
+# ------------------------------------------------------------------------------------ optional side files
+# A prepared folder may also hold side files computed on demand and kept for later runs; `sequence.bin`
+# and `index.json` are unchanged, so a folder prepared without them stays valid and readers that do not
+# know them are unaffected. Positions are flat: `contig.offset + position` (0-based), as in sequence.bin.
+SOFT_MASK_FILE = "softmask.npz"  # lower-case (soft-masked) runs of the source FASTA, read before upper-casing
+N_RUNS_FILE = "nruns.npz"  # runs of bases other than A, C, G, T in sequence.bin
+_LOWER = np.zeros(256, dtype=bool)
+_LOWER[np.frombuffer(b"abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)] = True
+_NOT_ACGT = np.ones(256, dtype=bool)
+_NOT_ACGT[np.frombuffer(b"ACGT", dtype=np.uint8)] = False
+
+
+def _save_side_file(folder: Path, name: str, **arrays) -> None:
+    """Keep a side file for later runs (atomically); a read-only cache just computes it again next time."""
+    tmp = temp_file(folder / name)
+    try:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(tmp, folder / name)
+    except OSError as err:
+        logger.info("could not keep %s in %s (%s): it is computed again next time", name, folder, err)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def _run_edges(mask: np.ndarray, base: int, inside: bool) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Flat starts and ends of the runs of True in `mask` (its first element at `base`).
+
+    `inside`: a run was open before `mask[0]`; its end (if any) comes first in the returned ends.
+    Returns `(starts, ends, inside at the end)`.
+    """
+    step = np.diff(mask.view(np.int8), prepend=np.int8(inside))
+    return (np.flatnonzero(step == 1) + base, np.flatnonzero(step == -1) + base,
+            bool(mask[-1]) if len(mask) else inside)
+
+
+def soft_mask(genome: "Genome", source: Path | None = None, *, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Soft-masked (lower-case) runs of the FASTA a prepared reference came from, as flat intervals.
+
+    Preparation upper-cases the sequence, so the case is read from the source FASTA (once; the runs
+    are kept in `SOFT_MASK_FILE` next to `sequence.bin`). A FASTA without lower case gives no runs.
+
+    Args:
+        genome: the prepared reference.
+        source: its FASTA (default: the path recorded when it was prepared).
+        progress: show a progress bar over the contigs.
+
+    Returns:
+        `(starts, ends)`: `(n,)` int64 each, sorted, disjoint, flat positions (`contig.offset + pos`).
+
+    Raises:
+        GenomeReferenceError: the FASTA is missing or its records differ from the prepared reference.
+    """
+    side = genome.path / SOFT_MASK_FILE
+    if side.is_file():
+        with np.load(side) as data:
+            return data["starts"], data["ends"]
+    source = Path(source or genome.source or "")
+    if not source.is_file():
+        raise GenomeReferenceError(
+            f"the FASTA {source} that {genome.path} was prepared from is not there; its soft mask (lower "
+            "case) is read from it: pass the FASTA again (--reference KEY=PATH)"
+        )
+    contigs = list(genome.contigs.values())
+    starts, ends = [], []
+    with _open_fasta(source) as stream:
+        index, position, inside = -1, 0, False
+        bar = tqdm(desc=f"reading the soft mask of {source.name}", unit="contig", disable=not progress)
+        for name, chunk in _iter_records(stream, source):
+            if chunk is None:
+                if index >= 0:
+                    _close_contig(contigs[index], position, inside, ends, source)
+                index, position, inside = index + 1, 0, False
+                if index >= len(contigs) or contigs[index].name != name:
+                    raise GenomeReferenceError(f"{source} record {name!r} is not record {index + 1} of the prepared "
+                                               f"reference {genome.path}: pass the FASTA it was prepared from")
+                bar.update(1)
+                continue
+            seq = np.frombuffer(chunk.translate(None, b"\r\n\t "), dtype=np.uint8)
+            s, e, inside = _run_edges(_LOWER[seq], contigs[index].offset + position, inside)
+            starts.append(s)
+            ends.append(e)
+            position += len(seq)
+        bar.close()
+        if index != len(contigs) - 1:
+            raise GenomeReferenceError(f"{source} has {index + 1} records, the prepared reference {genome.path} "
+                                       f"{len(contigs)}: pass the FASTA it was prepared from")
+        _close_contig(contigs[index], position, inside, ends, source)
+    out = (np.concatenate(starts or [np.zeros(0, np.int64)]).astype(np.int64),
+           np.concatenate(ends or [np.zeros(0, np.int64)]).astype(np.int64))
+    _save_side_file(genome.path, SOFT_MASK_FILE, starts=out[0], ends=out[1])
+    return out
+
+
+def _close_contig(contig: "Contig", length: int, inside: bool, ends: list, source: Path) -> None:
+    if length != contig.length:
+        raise GenomeReferenceError(f"{source} record {contig.name!r} is {length:,} bp, the prepared reference has "
+                                   f"{contig.length:,}: pass the FASTA it was prepared from")
+    if inside:
+        ends.append(np.array([contig.offset + contig.length], dtype=np.int64))
+
+
+def n_runs(genome: "Genome", *, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of bases other than A, C, G, T (assembly gaps, `N`, IUPAC codes) as flat intervals.
+
+    Computed once from `sequence.bin` and kept in `N_RUNS_FILE`. Runs never cross a contig boundary.
+
+    Returns:
+        `(starts, ends)`: `(n,)` int64 each, sorted, disjoint, flat positions.
+    """
+    side = genome.path / N_RUNS_FILE
+    if side.is_file():
+        with np.load(side) as data:
+            return data["starts"], data["ends"]
+    starts, ends = [], []
+    bar = tqdm(total=sum(c.length for c in genome.contigs.values()), desc="finding N runs", unit="bp",
+               unit_scale=True, disable=not progress)
+    for contig in genome.contigs.values():
+        inside = False
+        for pos, block in genome.iter_chunks(contig, 1 << 26):
+            s, e, inside = _run_edges(_NOT_ACGT[block], contig.offset + pos, inside)
+            starts.append(s)
+            ends.append(e)
+            bar.update(len(block))
+        if inside:
+            ends.append(np.array([contig.offset + contig.length], dtype=np.int64))
+    bar.close()
+    out = (np.concatenate(starts or [np.zeros(0, np.int64)]).astype(np.int64),
+           np.concatenate(ends or [np.zeros(0, np.int64)]).astype(np.int64))
+    _save_side_file(genome.path, N_RUNS_FILE, starts=out[0], ends=out[1])
+    return out
+
+
+def iter_fasta(path: str | os.PathLike) -> Iterator[tuple[str, bytes]]:
+    """`(name, sequence)` of every record of a plain, gzip or bgzip FASTA (whitespace removed, case kept).
+
+    For query sequences (e.g. `gbhub locate`); a reference genome is read by `prepare` instead.
+    """
+    path = Path(path)
+    name, parts = None, []
+    with _open_fasta(path) as stream:
+        for record, chunk in _iter_records(stream, path):
+            if chunk is None:
+                if name is not None:
+                    yield name, b"".join(parts)
+                name, parts = record, []
+            else:
+                parts.append(chunk.translate(None, b"\r\n\t "))
+    if name is not None:
+        yield name, b"".join(parts)

@@ -7,6 +7,7 @@ A Hub-layout folder is what `push_to_hub` would write, produced locally (DESIGN.
     provenance/<config>.json                   where each config came from (read by the card)
     audit/<config>.json                        the leakage/shortcut audit (optional)
     images/<config>_<kind>.png                 the card's plots
+    specs/<config>.yaml, specs/<config>/       a user-made benchmark's spec and its input files (optional)
     baselines/leaderboard.{json,png}           results of models on these configs (`gbhub leaderboard`)
     .gbhub.lock                                while a gbhub process writes the folder (one writer)
     .gbhub-journal.json                        while a config swap or the card is pending (see `recover`)
@@ -62,6 +63,7 @@ STAGED_PROVENANCE = ".provenance.json"  # inside a staging folder, moved to prov
 PROVENANCE_DIR = "provenance"
 AUDIT_DIR = "audit"
 IMAGES_DIR = "images"
+SPECS_DIR = "specs"
 BASELINES_DIR = "baselines"
 #: Keys every provenance record has (the card cannot be rendered without them).
 REQUIRED_PROVENANCE_KEYS = ("config", "pretty_name", "description", "classes", "citations", "license")
@@ -203,6 +205,16 @@ def provenance_path(out_dir: str | os.PathLike, config: str) -> Path:
 
 def audit_path(out_dir: str | os.PathLike, config: str) -> Path:
     return Path(out_dir) / AUDIT_DIR / f"{config}.json"
+
+
+def spec_path(out_dir: str | os.PathLike, config: str) -> Path:
+    """The declarative spec of a user-made benchmark (`gbhub create`), from which `gbhub build --spec` rebuilds it."""
+    return Path(out_dir) / SPECS_DIR / f"{config}.yaml"
+
+
+def spec_inputs_dir(out_dir: str | os.PathLike, config: str) -> Path:
+    """The folder holding the input files (BED) a spec names, next to the spec."""
+    return Path(out_dir) / SPECS_DIR / config
 
 
 def baselines_path(out_dir: str | os.PathLike, name: str) -> Path:

@@ -9,12 +9,12 @@ from typing import Sequence
 
 from gbhub import __version__
 from gbhub.builders.errors import GBHubError, os_error_message
-from gbhub.commands import audit, cards, data, leaderboard, motifs, train
+from gbhub.commands import audit, cards, create, data, leaderboard, motifs, train
 
 # Each module exposes `register(subparsers)`, adding its subcommands with `set_defaults(func=...)`;
 # `func(args)` returns an exit status. The command modules import the heavy libraries (datasets,
 # torch, transformers) inside the functions that run a command, so `gbhub --help` stays fast.
-COMMAND_MODULES = (data, audit, cards, train, motifs, leaderboard)
+COMMAND_MODULES = (data, audit, cards, train, motifs, leaderboard, create)
 
 
 def build_parser() -> argparse.ArgumentParser:

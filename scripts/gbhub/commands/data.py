@@ -42,6 +42,8 @@ def register(subparsers) -> None:
     )
     p.add_argument("--out", required=True, help="Hub-layout output folder (other configs are kept)")
     add_build_options(p, "build")
+    p.add_argument("--spec", metavar="FILE",
+                   help="rebuild a benchmark made by `gbhub create` from its specs/NAME.yaml (inputs next to it)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     build_windows.add_arguments(p)
     p.set_defaults(func=cmd_build)
@@ -197,6 +199,10 @@ def cmd_references(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     from gbhub.builders.hub_layout import card_transaction
 
+    if args.spec:  # a user-made benchmark (`gbhub create`): its own path
+        from gbhub.commands.create import cmd_build_spec
+
+        return cmd_build_spec(args)
     names = selected_names(args)
     references = parse_reference_args(args.reference)
     check_inputs_used(names, args.coordinates, args.reference)

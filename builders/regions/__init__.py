@@ -1,0 +1,1 @@
+"""User-made region benchmarks (`gbhub create`): BED input, matched negatives, splits, the written spec."""

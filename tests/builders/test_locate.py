@@ -1,0 +1,224 @@
+"""`gbhub locate`: exact mapping on both strands; ambiguous, absent and unsearchable reported; every input kind."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+from nontata_genome import build_nontata_genome
+
+from gbhub.builders.genome import Genome, prepare
+from gbhub.builders.hub_layout import write_hub_folder
+from gbhub.builders.locate import locate_sequences, read_queries
+from gbhub.cli import main
+
+_COMP = str.maketrans("ACGTN", "TGCAN")
+
+
+def _rc(seq: str) -> str:
+    return seq.translate(_COMP)[::-1]
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """A random genome (Ensembl names) with sequences planted on both strands, one of them twice."""
+    root = tmp_path_factory.mktemp("locate")
+    rng = np.random.default_rng(4)
+    contigs = {name: "".join(rng.choice(list("ACGT"), size=n)) for name, n in
+               {"1": 300_000, "2": 120_000, "X": 60_000, "MT": 16_000}.items()}
+    twice = contigs["1"][1000:1300]  # copied onto contig 2: two loci, reported as ambiguous
+    contigs["2"] = contigs["2"][:50_000] + twice + contigs["2"][50_300:]
+    palindrome = "ACGTTGCA" * 3 + "TGCAACGT" * 3  # its own reverse complement: one locus, not two
+    contigs["X"] = contigs["X"][:7000] + palindrome + contigs["X"][7048:]
+    with_n = contigs["MT"][500:700]
+    contigs["MT"] = contigs["MT"][:600] + "N" + contigs["MT"][601:]
+    queries, truth = [], []
+    for i in range(400):
+        name = ["1", "2", "X", "MT"][i % 4]
+        length = int(rng.integers(40, 600))
+        start = int(rng.integers(0, len(contigs[name]) - length))
+        seq = contigs[name][start: start + length]
+        minus = i % 3 == 0
+        queries.append(_rc(seq) if minus else seq)
+        truth.append((name, start, start + length, "-" if minus else "+"))
+    fasta = root / "genome.fa.gz"
+    with gzip.open(fasta, "wt") as handle:
+        for name, seq in contigs.items():
+            handle.write(f">{name} test\n" + "\n".join(seq[i: i + 70] for i in range(0, len(seq), 70)) + "\n")
+    genome = Genome(prepare(fasta, root / "prepared", progress=False))
+    special = {
+        "twice": twice,
+        "palindrome": palindrome,
+        "with_n": contigs["MT"][500:700],  # holds the N, as the genome does now
+        "absent": "".join(rng.choice(list("ACGT"), size=150)),
+        "too_short": "ACGTAC",
+        "all_n": "N" * 100,
+        "lower": contigs["X"][20_000:20_150].lower(),
+    }
+    assert with_n != special["with_n"]
+    return root, fasta, genome, queries, truth, special, contigs
+
+
+def test_planted_sequences_map_back_on_both_strands(planted):
+    _, _, genome, queries, truth, _, contigs = planted
+    result = locate_sequences(genome, queries, progress=False)
+    table = result.table
+    rows = table[["region", "start", "end", "strand"]].astype(object).where(table.notna(), None)
+    ok = [tuple(r) == t for r, t in zip(rows.itertuples(index=False, name=None), truth)]
+    # a random 40+ bp query could occur twice by chance only with vanishing probability; the copy of
+    # contig 1 [1000, 1300) onto contig 2 [50000, 50300) makes any query inside either ambiguous
+    inside_copy = [(t[0] == "1" and t[1] >= 1000 and t[2] <= 1300) or (t[0] == "2" and t[1] >= 50_000 and
+                   t[2] <= 50_300) for t in truth]
+    assert all(o or c for o, c in zip(ok, inside_copy))
+    assert (table["status"] == "unique").sum() == len(queries) - sum(inside_copy)
+    assert set(table["strand"].dropna()) == {"+", "-"}
+    assert result.params["k"] == 32 and result.params["stride"] == 9  # shortest query 40 bp: 32 + 9 - 1
+
+
+def test_ambiguous_absent_and_unsearchable_are_reported_not_guessed(planted):
+    _, _, genome, _, _, special, contigs = planted
+    names = list(special)
+    result = locate_sequences(genome, list(special.values()), progress=False)
+    table = result.table.assign(name=names).set_index("name")
+    assert table.loc["twice", "status"] == "ambiguous" and table.loc["twice", "hits"] == 2
+    assert pd.isna(table.loc["twice", "region"]) and pd.isna(table.loc["twice", "start"])
+    hits = result.hits[result.hits["query"] == names.index("twice")]
+    assert sorted(zip(hits["region"], hits["start"])) == [("1", 1000), ("2", 50_000)]
+    assert table.loc["palindrome", "status"] == "unique"  # both strands at one position: one locus
+    assert (table.loc["palindrome", "region"], table.loc["palindrome", "start"]) == ("X", 7000)
+    assert table.loc["palindrome", "strand"] == "+"
+    assert (table.loc["with_n", "status"], table.loc["with_n", "start"]) == ("unique", 500)  # N matches N
+    assert table.loc["absent", "status"] == "unmapped" and table.loc["absent", "hits"] == 0
+    assert table.loc["too_short", "status"] == "unsearchable" and pd.isna(table.loc["too_short", "hits"])
+    assert table.loc["all_n", "status"] == "unsearchable"
+    assert (table.loc["lower", "status"], table.loc["lower", "start"]) == ("unique", 20_000)  # case ignored
+    assert result.counts() == {"unique": 3, "ambiguous": 1, "unmapped": 1, "unsearchable": 2}
+
+
+def test_every_input_kind_through_the_command(planted, tmp_path, capsys):
+    root, fasta, _, queries, truth, _, _ = planted
+    seqs, expected = queries[:60], truth[:60]
+    fa = tmp_path / "queries.fa"
+    fa.write_text("".join(f">q{i} some description\n{s[:30]}\n{s[30:]}\n" for i, s in enumerate(seqs)))
+    frame = pd.DataFrame({"name": [f"q{i}" for i in range(60)], "seq": seqs})
+    frame.to_csv(tmp_path / "queries.csv", index=False)
+    frame.to_parquet(tmp_path / "queries.parquet")
+    write_hub_folder(tmp_path / "hub", "cfg", {"test": {"sequence": seqs, "label": [0] * 60,
+                                                        "id": [f"q{i}" for i in range(60)]}}, ["a"])
+    cases = [
+        [str(fa)],
+        [str(tmp_path / "queries.csv"), "--column", "seq", "--id-column", "name"],
+        [str(tmp_path / "queries.parquet"), "--column", "seq", "--id-column", "name"],
+        [str(tmp_path / "hub"), "--config", "cfg", "--split", "test"],  # datasets.load_dataset, offline
+    ]
+    for i, case in enumerate(cases):
+        out = tmp_path / f"located{i}.tsv"
+        assert main(["locate", *case, "--reference", f"test={fasta}", "--out", str(out), "--no-progress",
+                     "--cache-dir", str(root / "cache")]) == 0
+        got = pd.read_csv(out, sep="\t")
+        assert got["id"].tolist() == [f"q{i}" for i in range(60)]
+        assert list(zip(got["region"].astype(str), got["start"], got["end"], got["strand"])) == expected
+    assert "located 60 sequences" in capsys.readouterr().out
+    hits = tmp_path / "hits.csv"
+    assert main(["locate", str(fa), "--reference", f"test={fasta}", "--out", str(tmp_path / "o.parquet"),
+                 "--all-hits", str(hits), "--no-progress", "--cache-dir", str(root / "cache")]) == 0
+    assert pd.read_parquet(tmp_path / "o.parquet")["status"].eq("unique").all()
+    assert pd.read_csv(hits)[["id", "start"]].values.tolist()[:2] == [["q0", expected[0][1]], ["q1", expected[1][1]]]
+
+
+def test_bad_inputs_are_one_line_errors(planted, tmp_path, capsys):
+    root, fasta, *_ = planted
+    table = tmp_path / "t.csv"
+    pd.DataFrame({"dna": ["ACGT"]}).to_csv(table, index=False)
+    assert main(["locate", str(table), "--reference", f"test={fasta}", "--cache-dir", str(root / "cache")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "has no column 'sequence' (columns: dna); pass --column NAME" in err and "\n" not in err
+    assert main(["locate", str(tmp_path / "nothing-here"), "--reference", f"test={fasta}", "--cache-dir",
+                 str(root / "cache")]) == 2
+    assert "not a file and not a dataset" in capsys.readouterr().err
+
+
+def test_read_queries_ids_of_a_dataset_with_several_splits(tmp_path):
+    write_hub_folder(tmp_path / "hub", "c", {"train": {"sequence": ["ACGT", "GGGG"], "label": [0, 1]},
+                                             "test": {"sequence": ["TTTT"], "label": [0]}}, ["a", "b"])
+    ids, seqs = read_queries(str(tmp_path / "hub"), config="c")
+    assert ids.tolist() == ["train/train_0", "train/train_1", "test/test_0"]
+    assert seqs.to_pylist() == ["ACGT", "GGGG", "TTTT"]
+
+
+def test_published_nontata_test_sequences_map_back_to_their_upstream_coordinates(upstream, tmp_path):
+    """The 9,034 published `human_nontata_promoters` test sequences, on a genome holding them at their upstream
+    coordinates (see `nontata_genome`): each maps back exactly, or is reported ambiguous exactly when the genome
+    holds it twice."""
+    made = build_nontata_genome(upstream, tmp_path)
+    genome = Genome(prepare(made.fasta, tmp_path / "prepared", progress=False))
+    result = locate_sequences(genome, made.sequences, progress=False)
+    table = result.table
+    assert len(table) == 9034 and (table["status"] != "unmapped").all() and (table["status"] != "unsearchable").all()
+    unique = table["status"] == "unique"
+    located = [("chr" + r, made.to_upstream(r, int(s)), made.to_upstream(r, int(s)) + 251, st)
+               for r, s, st in zip(table["region"][unique], table["start"][unique], table["strand"][unique])]
+    expected = list(made.expected[unique].itertuples(index=False, name=None))
+    assert located == expected
+    text = {name: "".join(lines) for name, lines in open_fasta_records(made.fasta).items()}
+    for i in np.flatnonzero(~unique.to_numpy()):  # ambiguous: the genome really holds it twice
+        seq = made.sequences[i]
+        count = sum(t.count(seq) + (t.count(_rc(seq)) if _rc(seq) != seq else 0) for t in text.values())
+        assert table.at[i, "status"] == "ambiguous" and table.at[i, "hits"] == count >= 2
+    assert unique.sum() >= 9030
+
+
+def open_fasta_records(path) -> dict[str, list[str]]:
+    records: dict[str, list[str]] = {}
+    with gzip.open(path, "rt") as handle:
+        for line in handle:
+            if line.startswith(">"):
+                name = line[1:].split()[0]
+                records[name] = []
+            else:
+                records[name].append(line.strip())
+    return records
+
+
+def test_located_bed_feeds_create_and_the_benchmark_holds_the_queries(planted, tmp_path, capsys):
+    """A sequence-only dataset -> `locate --out .bed` per class -> `create`: the created rows are the queries."""
+    root, fasta, _, queries, truth, special, _ = planted
+    by_class = {"a": queries[0:200:2] + [special["absent"], special["twice"]], "b": queries[1:200:2]}
+    beds = {}
+    for cls, seqs in by_class.items():
+        fa = tmp_path / f"{cls}.fa"
+        fa.write_text("".join(f">{cls} {i}\n{s}\n" for i, s in enumerate(seqs)))  # ids with spaces
+        beds[cls] = tmp_path / f"{cls}.bed"
+        assert main(["locate", str(fa), "--reference", f"test={fasta}", "--out", str(beds[cls]), "--no-progress",
+                     "--cache-dir", str(root / "cache")]) == 0
+    out = capsys.readouterr().out
+    assert "the other 2 have no single locus and are left out" in out
+    rows = [line.split("\t") for line in beds["a"].read_text().splitlines()]
+    assert all(len(r) == 6 and " " not in r[3] and r[4] == "0" and r[5] in "+-" for r in rows)
+    assert [(r[0], int(r[1])) for r in rows] == sorted((r[0], int(r[1])) for r in rows)  # sorted for create
+    hub = tmp_path / "hub"
+    assert main(["create", "located", "--class", f"a={beds['a']}", "--class", f"b={beds['b']}", "--reference",
+                 f"test={fasta}", "--split", "random", "--no-audit", "--out", str(hub), "--cache-dir",
+                 str(root / "cache"), "--no-progress"]) == 0
+    frame = pd.concat([pd.read_parquet(p) for p in sorted((hub / "located").glob("*.parquet"))])
+    unique = {cls: {s.upper() for s in seqs} - {special["absent"], special["twice"]} for cls, seqs in by_class.items()}
+    inside_copy = {q for q, t in zip(queries[:200], truth[:200]) if (t[0] == "1" and t[1] >= 1000 and t[2] <= 1300)
+                   or (t[0] == "2" and t[1] >= 50_000 and t[2] <= 50_300)}
+    for label, cls in enumerate(["a", "b"]):
+        assert set(frame.loc[frame["label"] == label, "sequence"]) == unique[cls] - inside_copy
+
+
+def test_usage_errors_exit_2_in_one_line(planted, tmp_path, capsys):
+    root, fasta, *_ = planted
+    with pytest.raises(SystemExit) as exit_:
+        main(["locate", str(fasta), "--reference", "test="])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "gbhub locate: error: --reference 'test=': expected KEY or KEY=FASTA, e.g. GRCh38=/data/hg38.fa.gz"
+    with pytest.raises(SystemExit) as exit_:
+        main(["create", "x", "--class", "a", "--reference", f"test={fasta}", "--out", str(tmp_path / "hub")])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip() == "gbhub create: error: --class 'a': expected NAME=BED"
+    assert not (tmp_path / "hub").exists()
