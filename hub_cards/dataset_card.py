@@ -423,7 +423,7 @@ def _provenance(e: ConfigEntry) -> str:
     lines.append(f"- Built with `genomic-benchmarks-hub` version `{prov.get('package_version', 'unknown')}`; "
                  f"license `{prov['license']}`" + (f"; homepage {prov['homepage']}." if prov.get("homepage") else "."))
     out = ["\n".join(lines)]
-    if prov.get("windows") or prov.get("sources"):  # a regression benchmark's TSS windows, source files, checks
+    if (prov.get("windows") or {}).get("anchor") == "TSS" or prov.get("sources"):  # TSS windows, source files
         out.append(rc.sources_provenance(prov))
     if upstream and upstream.get("tables"):
         out.append(_table(["Coordinate table", "sha256"], ["---", "---"],

@@ -205,7 +205,7 @@ def sources_provenance(provenance: Mapping) -> str:
     """The provenance lines of a regression config's source files, windows and checks (markdown)."""
     out = []
     windows = provenance.get("windows") or {}
-    if windows:
+    if windows.get("anchor") == "TSS":  # (a `_wW` config's windows over regions are described by the card itself)
         out.append(f"- Windows: {windows['length_bp']:,} bp around each gene's TSS ({windows['upstream_bp']:,} bp "
                    f"upstream, {windows['downstream_bp']:,} bp from the TSS on), read on the gene's strand; the TSS "
                    f"base is `sequence[{windows['upstream_bp']}]`.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import torch
@@ -17,7 +16,7 @@ from transformers import initialization as init
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from gbhub.training import encoding
-from gbhub.training.models.heads import SideFeatures, side_feature_kwargs, task_loss
+from gbhub.training.models.heads import SideFeatures, side_feature_kwargs, task_loss, torch_default_init
 
 MODEL_TYPE = "genomic_benchmarks_cnn"
 #: How tokens enter the first convolution: fixed one-hot channels, or a learned embedding (upstream's).
@@ -136,13 +135,9 @@ class CNNPreTrainedModel(PreTrainedModel):
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
         """PyTorch's default initialisation (as upstream), through transformers' init-once functions."""
-        if isinstance(module, (nn.Conv1d, nn.Linear)):
-            init.kaiming_uniform_(module.weight, a=math.sqrt(5))
-            if module.bias is not None:
-                fan_in = module.weight.shape[1] * (module.weight[0, 0].numel() if module.weight.dim() > 2 else 1)
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(module.bias, -bound, bound)
-        elif isinstance(module, nn.Embedding):
+        if torch_default_init(module):
+            return
+        if isinstance(module, nn.Embedding):
             init.normal_(module.weight, 0.0, 1.0)  # torch's default (upstream's), not transformers' std 0.02
         else:
             super()._init_weights(module)

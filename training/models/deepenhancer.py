@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 from transformers import AutoConfig, AutoModelForSequenceClassification, PretrainedConfig, PreTrainedModel
-from transformers import initialization as init
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from gbhub.training import encoding
-from gbhub.training.models.heads import SideFeatures, side_feature_kwargs, task_loss
 from gbhub.training.models.cnn import CNNForSequenceClassification
+from gbhub.training.models.heads import SideFeatures, side_feature_kwargs, task_loss, torch_default_init
 
 MODEL_TYPE = "deepenhancer"
 
@@ -124,13 +122,7 @@ class DeepEnhancerPreTrainedModel(PreTrainedModel):
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
         """PyTorch's default initialisation, through transformers' init-once functions (as the CNN)."""
-        if isinstance(module, (nn.Conv1d, nn.Linear)):
-            init.kaiming_uniform_(module.weight, a=math.sqrt(5))
-            if module.bias is not None:
-                fan_in = module.weight.shape[1] * (module.weight[0, 0].numel() if module.weight.dim() > 2 else 1)
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(module.bias, -bound, bound)
-        else:
+        if not torch_default_init(module):
             super()._init_weights(module)
 
 

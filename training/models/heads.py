@@ -8,10 +8,12 @@ dataset's columns as they are.
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import torch
 from torch import nn
+from transformers import initialization as init
 
 
 def side_feature_kwargs(names: Sequence[str] = (), mean: Sequence[float] = (), std: Sequence[float] = ()) -> dict:
@@ -62,3 +64,17 @@ class SideFeatures(nn.Module):
         mean = torch.tensor(self.mean, dtype=torch.float32, device=side_features.device)
         scale = torch.tensor(self.scale, dtype=torch.float32, device=side_features.device)
         return (side_features.float() - mean) / scale
+
+
+@torch.no_grad()
+def torch_default_init(module: nn.Module) -> bool:
+    """Give a `Conv1d` or `Linear` PyTorch's own default initialisation (upstream's), through transformers'
+    init-once functions (so `from_pretrained` does not overwrite loaded weights); True when `module` was one."""
+    if not isinstance(module, (nn.Conv1d, nn.Linear)):
+        return False
+    init.kaiming_uniform_(module.weight, a=math.sqrt(5))
+    if module.bias is not None:
+        fan_in = module.weight.shape[1] * (module.weight[0, 0].numel() if module.weight.dim() > 2 else 1)
+        bound = 1 / math.sqrt(fan_in)
+        init.uniform_(module.bias, -bound, bound)
+    return True

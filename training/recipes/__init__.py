@@ -5,8 +5,8 @@ from __future__ import annotations
 from gbhub.training.args import ArgumentError
 from gbhub.training.recipes.base import CardText, Recipe
 from gbhub.training.recipes.cnn import CNNRecipe
-from gbhub.training.recipes.deeplncloc import DeepLncLocRecipe
 from gbhub.training.recipes.deepenhancer import DeepEnhancerRecipe
+from gbhub.training.recipes.deeplncloc import DeepLncLocRecipe
 from gbhub.training.recipes.dnabert import DNABertRecipe
 from gbhub.training.recipes.lm import LanguageModelRecipe
 

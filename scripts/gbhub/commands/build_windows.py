@@ -5,33 +5,24 @@ from __future__ import annotations
 import argparse
 
 from gbhub.builders.windows import SHORT_POLICIES
+from gbhub.commands.argtypes import positive_int
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The window options of `gbhub build`."""
     group = p.add_argument_group("windows over each region (DeepEnhancer's data augmentation)")
-    group.add_argument("--windows-bp", type=_positive, metavar="W",
+    group.add_argument("--windows-bp", type=positive_int, metavar="W",
                        help="also build NAME_wW: W-bp windows tiled over every region from the reference, ids "
                             "<region id>@w<k>, each in its region's split (train with `gbhub train deepenhancer "
                             "--windows-from dataset`)")
-    group.add_argument("--window-stride-bp", type=_positive, default=2,
+    group.add_argument("--window-stride-bp", type=positive_int, default=2,
                        help="bp between window starts (default: 2, the paper's)")
-    group.add_argument("--max-windows-per-region", type=_positive, default=None, metavar="N",
+    group.add_argument("--max-windows-per-region", type=positive_int, default=None, metavar="N",
                        help="keep at most N windows per region, evenly spaced (default: all)")
     group.add_argument("--window-flank", choices=SHORT_POLICIES, default="overlap",
                        help="regions shorter than W: overlap = every window sharing a base with the region (the "
                             "paper's), contain = every window holding all of it, center = one centred window, "
                             "start = one window from its start (default: overlap)")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
 
 
 def build(args: argparse.Namespace, name: str) -> None:

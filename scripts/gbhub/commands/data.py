@@ -11,6 +11,7 @@ from gbhub.builders.hub_layout import DEFAULT_SEED, VALIDATION_FRACTION
 from gbhub.builders.references import REFERENCES, cached_fasta, parse_reference_args
 from gbhub.builders.registry import get_benchmark, registry, upstream_benchmarks
 from gbhub.commands import build_windows  # `--windows-bp`: windows over each region (DeepEnhancer)
+from gbhub.commands.argtypes import positive_int, seed_int
 
 
 class UnusedInputError(GBHubError, ValueError):
@@ -47,28 +48,6 @@ def register(subparsers) -> None:
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     build_windows.add_arguments(p)
     p.set_defaults(func=cmd_build)
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
-
-
-def seed_int(text: str) -> int:
-    """argparse type: a seed, 0 <= seed < 2**32 (what numpy's generators accept)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {2**32 - 1}, got {text!r}")
-    return value
 
 
 def add_build_options(p: argparse.ArgumentParser, verb: str) -> None:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from gbhub.builders.hub_layout import DEFAULT_SEED
-from gbhub.commands.data import seed_int
+from gbhub.commands.argtypes import fraction, non_negative, positive_int, seed_int
 
 METHODS = ("activation", "enumeration")  # gbhub.training.motifs.pipeline.METHODS (not imported: torch)
 
@@ -29,16 +29,16 @@ def register(subparsers) -> None:
     p.add_argument("--method", default="activation", choices=METHODS,
                    help="activation: Basset's sites, activation > mean + 0.5 x (max - mean); enumeration: the "
                         "DeepEnhancer paper's every k-mer with a positive activation (default: activation)")
-    p.add_argument("--max-sequences", type=_positive, default=2000, metavar="N",
+    p.add_argument("--max-sequences", type=positive_int, default=2000, metavar="N",
                    help="scan a seeded random subset of at most this many sequences (default: 2000)")
     p.add_argument("--seed", type=seed_int, default=DEFAULT_SEED, metavar="N", help=f"seed of that subset (default: {DEFAULT_SEED})")
-    p.add_argument("--threshold-fraction", type=_fraction, default=0.5, metavar="F",
+    p.add_argument("--threshold-fraction", type=fraction, default=0.5, metavar="F",
                    help="f in the activation threshold mean + f x (max - mean) (default: 0.5, Basset's)")
-    p.add_argument("--pseudocount", type=_non_negative, default=0.5, metavar="X",
+    p.add_argument("--pseudocount", type=non_negative, default=0.5, metavar="X",
                    help="added to each base count of each position (default: 0.5)")
-    p.add_argument("--min-sites", type=_positive, default=10, metavar="N",
+    p.add_argument("--min-sites", type=positive_int, default=10, metavar="N",
                    help="drop filters with fewer sites (default: 10, Basset's)")
-    p.add_argument("--top", type=_positive, default=10, metavar="N",
+    p.add_argument("--top", type=positive_int, default=10, metavar="N",
                    help="most important filters drawn as logos and shown in the card (default: 10)")
     p.add_argument("--jaspar-release", default="JASPAR2026", metavar="RELEASE",
                    help="JASPAR release shipped by pyjaspar, JASPAR2014-JASPAR2026; the paper used JASPAR2016 "
@@ -51,23 +51,6 @@ def register(subparsers) -> None:
     p.add_argument("--out", metavar="PATH", help="output folder (default: RUN/motifs, which also updates the card)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=cmd_motifs)
-
-
-def _number(kind, check, expected):
-    def convert(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            value = None
-        if value is None or not check(value):
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-        return value
-    return convert
-
-
-_positive = _number(int, lambda v: v >= 1, "a whole number >= 1")
-_fraction = _number(float, lambda v: 0 < v < 1, "a number between 0 and 1")
-_non_negative = _number(float, lambda v: v >= 0, "a number >= 0")
 
 
 def cmd_motifs(args: argparse.Namespace) -> int:
