@@ -86,3 +86,13 @@ def test_version_and_module_entry_point():
 
     out = subprocess.run([sys.executable, "-m", "gbhub", "--version"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == f"gbhub {__version__}"
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    root = ROOT
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    block = readme.split("Run the tests", 1)[1].split("```bash\n", 1)[1].split("\n```", 1)[0].strip()
+    assert block.startswith("python3 -m venv .venv") and block.endswith("python -m pytest -q")
+    assert block in (root / ".ci" / "run").read_text(encoding="utf-8")
+    assert "/gbhub-demo/" in (root / ".gitignore").read_text(encoding="utf-8").split()  # what the quick start writes
+    assert "gbhub demo --out gbhub-demo" in readme
