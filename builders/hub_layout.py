@@ -306,6 +306,30 @@ def read_provenance(out_dir: str | os.PathLike, config: str,
     return prov
 
 
+def record_hub_repo_id(out_dir: str | os.PathLike, repo_id: str) -> dict[Path, bytes]:
+    """Record in every config's provenance the Hub dataset repository the folder is pushed to (`hub_repo_id`),
+    so that a model trained on the local folder names that dataset in its card.
+
+    Returns:
+        `{path: previous bytes}` of the files changed (for `restore_files` when the push fails).
+    """
+    previous = {}
+    for config in configs_in(out_dir):
+        path = provenance_path(out_dir, config)
+        prov = read_provenance(out_dir, config, required=())
+        if prov.get("hub_repo_id") != repo_id:
+            previous[path] = path.read_bytes()
+            write_json_atomic(path, {**prov, "hub_repo_id": repo_id})
+    return previous
+
+
+def restore_files(previous: Mapping[Path, bytes]) -> None:
+    """Put back files as `record_hub_repo_id` (or any caller) found them."""
+    for path, data in previous.items():
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
+
+
 # ---------------------------------------------------------------------------------------------- Parquet
 
 

@@ -322,6 +322,29 @@ def test_dry_run_of_a_built_folder_changes_no_local_file(tmp_path, capsys):
     assert card and "dry run: nothing was uploaded" in printed
 
 
+def test_push_records_the_repository_in_provenance_for_model_cards(tmp_path, capsys):
+    from gbhub.builders.hub_layout import provenance_path
+    from gbhub.cli import main
+    from gbhub.training.data import hub_dataset_id
+
+    out = tmp_path / "hub"
+    assert main(["build", "synthetic", "--out", str(out), "--no-progress", "--cache-dir", str(tmp_path / "c")]) == 0
+    assert hub_dataset_id(str(out), None, "synthetic") is None  # not pushed: a model card names no dataset
+    before = provenance_path(out, "synthetic").read_bytes()
+    parser = argparse.ArgumentParser()
+    commands.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["push", str(out), "--repo-id", "acme/gb"])
+    with pytest.raises(PushError):  # a failed upload leaves the provenance as it was
+        commands.run_push(args, api=RecordingApi(fail_commit=hf_errors.HfHubHTTPError("500", response=_response(500))))
+    assert provenance_path(out, "synthetic").read_bytes() == before
+    api = RecordingApi()
+    assert commands.run_push(args, api=api) == 0
+    assert hub_dataset_id(str(out), None, "synthetic") == "acme/gb"
+    assert hub_dataset_id(str(out), "other/x", "synthetic") == "other/x"  # --card-dataset-id still wins
+    (commit,) = api.commits()
+    assert "provenance/synthetic.json" in _ops(commit)[0]  # the Hub copy names its repository too
+
+
 @pytest.mark.parametrize("command", ["push", "push-model", "card"])
 @pytest.mark.parametrize("repo", ["a/b/c", "org/na--me", "x y/z"])
 def test_invalid_repo_ids_are_refused_as_huggingface_hub_does(tmp_path, capsys, command, repo):

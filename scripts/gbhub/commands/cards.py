@@ -89,7 +89,7 @@ def run_push(args: argparse.Namespace, api=None) -> int:
     The upload runs under the folder's one-writer lock (no build can swap a config mid-upload). With
     `--dry-run` nothing local changes: the card for the repo is rendered in memory, for its size.
     """
-    from gbhub.builders.hub_layout import CARD_FILE, check_card, recover
+    from gbhub.builders.hub_layout import CARD_FILE, check_card, record_hub_repo_id, recover, restore_files
     from gbhub.builders.locks import folder_lock
 
     folder = _built_folder(Path(args.dir))
@@ -111,7 +111,13 @@ def run_push(args: argparse.Namespace, api=None) -> int:
 
     with folder_lock(folder, f"gbhub push --repo-id {args.repo_id}"):
         recover(folder, lambda out: write_dataset_card(out, repo_id=args.repo_id), force=True)
-        return _push(args, "dataset", (), api)
+        # the provenance names the repository (uploaded with it); a model trained on this folder cites it
+        previous = record_hub_repo_id(folder, args.repo_id)
+        try:
+            return _push(args, "dataset", (), api)
+        except BaseException:
+            restore_files(previous)  # nothing was published: the folder names no repository
+            raise
 
 
 def run_push_model(args: argparse.Namespace, api=None) -> int:
