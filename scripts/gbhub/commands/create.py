@@ -36,6 +36,13 @@ def register(subparsers) -> None:
     p.add_argument("--width", type=positive_int, help="resize every region to this many bp around its centre/summit")
     p.add_argument("--summit-column", type=positive_int, metavar="N",
                    help="1-based BED column holding the summit offset from start (narrowPeak: 10); with --width")
+    r = p.add_argument_group("regression (a float target per region instead of classes)")
+    r.add_argument("--target", metavar="NAME",
+                   help="make a regression benchmark from the one --positives BED: its score column becomes the "
+                        "float32 `label` named NAME (e.g. score); no negatives are generated; --split random is "
+                        "stratified on the target's deciles")
+    r.add_argument("--target-column", type=positive_int, metavar="N",
+                   help="1-based BED column holding the target (default 5, the BED score column); with --target")
     g = p.add_argument_group("generated negatives (one class given)")
     d = NegativeOptions()
     g.add_argument("--negative-ratio", type=positive_int, default=d.ratio, help="negatives per positive (default 1)")
@@ -139,7 +146,7 @@ def _no_empty_folder_left(out: str):
 def cmd_create(args: argparse.Namespace) -> int:
     from gbhub.builders.hub_layout import card_transaction
     from gbhub.builders.regions.create import create_benchmark
-    from gbhub.builders.regions.spec import SplitSpec
+    from gbhub.builders.regions.spec import SplitSpec, TargetSpec
     from gbhub.hub_cards.dataset_card import write_dataset_card
 
     classes = {}
@@ -154,6 +161,13 @@ def cmd_create(args: argparse.Namespace) -> int:
         classes[name] = path
     if not classes:
         _usage("create", "give --positives BED or --class NAME=BED")
+    target = None
+    if args.target is not None:
+        if args.classes or not args.positives:
+            _usage("create", "--target makes a regression benchmark from one BED: give --positives BED and no --class")
+        target = TargetSpec(args.target, args.target_column or TargetSpec.column)
+    elif args.target_column is not None:
+        _usage("create", "--target-column goes with --target NAME")
     if args.summit_column and not args.width:
         _usage("create", "--summit-column needs --width (the window around the summit)")
     contigs = _split_contigs(args.split_contigs)
@@ -188,7 +202,8 @@ def cmd_create(args: argparse.Namespace) -> int:
             args.name, classes, key, args.out, fasta=fasta, exclude=args.exclude, width=args.width,
             summit_column=args.summit_column, negatives=negatives, split=split, seed=args.seed,
             pretty_name=args.pretty_name, description=args.description, license=args.license, citation=citation,
-            cache_dir=args.cache_dir, num_proc=args.num_proc, progress=not args.no_progress, audit=not args.no_audit)
+            cache_dir=args.cache_dir, num_proc=args.num_proc, progress=not args.no_progress, audit=not args.no_audit,
+            target=target)
     card = cards[-1] if cards else write_dataset_card(args.out)
     rows = ", ".join(f"{split} {sum(c.values()):,}" for split, c in result.counts.items())
     print(f"created {args.name} -> {result.config_dir} ({rows}) in {time.perf_counter() - t0:.1f} s")
@@ -200,6 +215,8 @@ def cmd_create(args: argparse.Namespace) -> int:
     print(f"spec -> {result.spec_file}")
     if result.audit_file:
         print(f"audit -> {result.audit_file}")
+    elif target is not None and not args.no_audit:
+        print("audit: not run (the audit compares classes; a regression benchmark has none)")
     print(f"card -> {card}")
     print(f"rebuild: gbhub build --spec {result.spec_file} --reference {key}=FASTA --out DIR")
     return 0
