@@ -164,3 +164,10 @@ def test_the_cnn_learns_the_created_regression_benchmark(made, tmp_path):
                  "--batch-size", "32", "--lr", "0.003", "--no-progress"]) == 0
     test = json.loads((run / "metrics.json").read_text())["metrics"]["test"]
     assert test["r2"] > 0.5  # the motif sets the target; predicting the mean gives 0
+
+
+def test_the_card_says_why_a_regression_config_is_not_audited(made):
+    _, _, _, hub, _ = made
+    body = card_path(hub).read_text().split("### signal", 1)[1]
+    assert "This regression config has not been audited: the leakage and shortcut audit compares classes" in body
+    assert "Run `gbhub audit signal`" not in body
