@@ -247,7 +247,7 @@ def cmd_build_spec(args: argparse.Namespace) -> int:
 
 
 def cmd_locate(args: argparse.Namespace) -> int:
-    from gbhub.builders.locate import locate_sequences, read_queries, write_locations
+    from gbhub.builders.locate import locate_sequences, read_query_table, write_locations
     from gbhub.builders.regions.reference import resolve_named_reference
 
     if args.no_progress and not Path(args.input).is_file():  # a dataset: `datasets` shows bars of its own
@@ -256,8 +256,8 @@ def cmd_locate(args: argparse.Namespace) -> int:
         datasets.disable_progress_bars()
     key, fasta = split_reference(args.reference, "locate")
     resolved, _ = resolve_named_reference(key, fasta, cache_dir=args.cache_dir, progress=not args.no_progress)
-    ids, sequences = read_queries(args.input, column=args.column, id_column=args.id_column, config=args.config,
-                                  split=args.split)
+    ids, sequences, columns = read_query_table(args.input, column=args.column, id_column=args.id_column,
+                                               config=args.config, split=args.split)
     t0 = time.perf_counter()
     result = locate_sequences(resolved.genome, sequences, progress=not args.no_progress)
     seconds = time.perf_counter() - t0
@@ -265,7 +265,7 @@ def cmd_locate(args: argparse.Namespace) -> int:
     print(f"located {len(ids):,} sequences in {seconds:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()),
           file=sys.stderr if not args.out else sys.stdout)
     if args.out:
-        path = write_locations(result, ids, args.out)
+        path = write_locations(result, ids, args.out, columns)
         if path.name.lower().endswith((".bed", ".bed.gz")):
             print(f"-> {path} ({counts['unique']:,} unique regions, BED6; the other "
                   f"{len(ids) - counts['unique']:,} have no single locus and are left out)")
