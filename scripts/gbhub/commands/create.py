@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import NoReturn
 
 from gbhub.builders.hub_layout import DEFAULT_SEED
-from gbhub.builders.regions.negatives import NegativeOptions
+
+# the parser's defaults only: `options` imports no numpy/pandas; the engine is imported in the commands
+from gbhub.builders.regions.options import NegativeOptions
 from gbhub.commands.data import positive_int, seed_int
 
 
