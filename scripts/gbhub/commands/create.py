@@ -25,7 +25,8 @@ def register(subparsers) -> None:
         "negatives generated to match its regions' length, GC content and, on a soft-masked reference, repeat "
         "fraction), split by held-out chromosomes (default) or at random with overlapping regions kept together. "
         "Writes the Hub-layout config into OUT with its spec (specs/NAME.yaml, from which `gbhub build --spec` "
-        "rebuilds it byte for byte), the audit and the card: ready for `gbhub push`.",
+        "rebuilds it byte for byte), the audit and the card: ready for `gbhub push`. With --target NAME, a regression "
+        "benchmark instead: the one BED's score column becomes a float32 label, with no negatives.",
     )
     p.add_argument("name", metavar="NAME", help="config name of the new benchmark")
     p.add_argument("--positives", metavar="BED", help="regions of class `positive` (BED3/BED6, sorted, plain or .gz)")
