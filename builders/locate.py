@@ -372,13 +372,28 @@ def read_queries(source: str, *, column: str = "sequence", id_column: str | None
         config, split: the dataset's config and split (a dataset's splits are concatenated, in order,
             when `split` is None; ids are then `<split>/<id>`).
     """
+    ids, sequences, _ = read_query_table(source, column=column, id_column=id_column, config=config, split=split)
+    return ids, sequences
+
+
+def read_query_table(source: str, *, column: str = "sequence", id_column: str | None = "id",
+                     config: str | None = None, split: str | None = None,
+                     ) -> tuple[np.ndarray, pa.Array, pd.DataFrame | None]:
+    """`read_queries`, plus the input's columns aligned with the queries (what `write_locations` carries over).
+
+    A table's columns are kept as they are (the sequence column included); a dataset's too, with each
+    `ClassLabel` column as its class names and, when the dataset has no `split` column, a `split` column naming
+    the split each row came from; a FASTA gives None (ids only, as before). So a located labelled table or
+    dataset can be audited.
+    """
     path = Path(source)
     if path.is_file():
         name = path.name.lower().removesuffix(".gz")
         if name.endswith((".fa", ".fasta", ".fna", ".fas")) or _starts_with_header(path):
             records = list(iter_fasta(path))
             ids = np.array([r[0] for r in records], dtype=object)
-            return ids, pa.array([r[1].decode("ascii", "replace") for r in records], pa.large_string())
+            sequences = pa.array([r[1].decode("ascii", "replace") for r in records], pa.large_string())
+            return ids, sequences, None
         if name.endswith(".parquet"):
             frame = pd.read_parquet(path)
         elif name.endswith((".csv", ".tsv", ".txt")):
@@ -386,7 +401,7 @@ def read_queries(source: str, *, column: str = "sequence", id_column: str | None
                                 keep_default_na=False)
         else:
             raise LocateError(f"{source}: unknown file type; give a FASTA, .parquet, .csv or .tsv (optionally .gz)")
-        return _from_frame(frame, column, id_column, str(source))
+        return (*_from_frame(frame, column, id_column, str(source)), frame.reset_index(drop=True))
     import datasets  # lazy: 2 s to import
 
     try:
@@ -397,12 +412,28 @@ def read_queries(source: str, *, column: str = "sequence", id_column: str | None
     if isinstance(loaded, datasets.DatasetDict):
         parts = []
         for name, part in loaded.items():
-            ids, seqs = _from_frame(part.select_columns([c for c in (column, id_column) if c in part.column_names])
-                                    .to_pandas(), column, id_column, f"{source}[{name}]")
-            parts.append((np.array([f"{name}/{i}" for i in ids], dtype=object), seqs))
-        return np.concatenate([p[0] for p in parts]), pa.concat_arrays([p[1] for p in parts])
-    return _from_frame(loaded.select_columns([c for c in (column, id_column) if c in loaded.column_names]).to_pandas(),
-                       column, id_column, str(source))
+            frame = _dataset_frame(part)
+            if "split" not in frame.columns:
+                frame["split"] = name
+            ids, seqs = _from_frame(frame, column, id_column, f"{source}[{name}]")
+            parts.append((np.array([f"{name}/{i}" for i in ids], dtype=object), seqs, frame))
+        return (np.concatenate([p[0] for p in parts]), pa.concat_arrays([p[1] for p in parts]),
+                pd.concat([p[2] for p in parts], ignore_index=True))
+    frame = _dataset_frame(loaded)
+    if split and "split" not in frame.columns:
+        frame["split"] = split
+    return (*_from_frame(frame, column, id_column, str(source)), frame)
+
+
+def _dataset_frame(part) -> pd.DataFrame:
+    """A `datasets.Dataset` as a DataFrame, each `ClassLabel` column as its class names."""
+    import datasets  # lazy: 2 s to import
+
+    frame = part.to_pandas()
+    for name, feature in part.features.items():
+        if isinstance(feature, datasets.ClassLabel):
+            frame[name] = np.asarray(feature.names, dtype=object)[frame[name].to_numpy(np.int64)]
+    return frame
 
 
 def _starts_with_header(path: Path) -> bool:
@@ -424,13 +455,19 @@ def _from_frame(frame: pd.DataFrame, column: str, id_column: str | None, source:
     return ids, pa.array(frame[column].astype(str).tolist(), pa.large_string())
 
 
-def write_locations(result: LocateResult, ids: np.ndarray, out: str | os.PathLike) -> Path:
+def write_locations(result: LocateResult, ids: np.ndarray, out: str | os.PathLike,
+                    columns: pd.DataFrame | None = None) -> Path:
     """Write the per-query table (with ids) as `.csv`, `.tsv` or `.parquet`, or the `unique` ones as `.bed`.
 
     A `.bed` (or `.bed.gz`) is BED6 (`region start end id 0 strand`), sorted by contig then start: the input
     `gbhub create --class NAME=FILE.bed` takes, so a sequence-only dataset gets coordinates, chromosome
     splits and an audit. Ambiguous, unmapped and unsearchable queries have no coordinates and are left out
     (the table formats keep every query). Written atomically.
+
+    `columns` (the input's columns, `read_query_table`) go into the table formats after `id`, in input order
+    (label, split, sequence...), then `status, hits, region, start, end, strand`: the coordinate columns
+    `gbhub audit` reads, which replace any of the same name in the input. Rows with no single locus have an
+    empty region, start and end, and the audit leaves them out of its overlap and contig checks.
     """
     import gzip
 
@@ -438,6 +475,9 @@ def write_locations(result: LocateResult, ids: np.ndarray, out: str | os.PathLik
 
     out = Path(out)
     frame = result.table.copy()
+    if columns is not None:
+        kept = columns.drop(columns=[c for c in columns.columns if c in frame.columns or c == "id"])
+        frame = pd.concat([kept.reset_index(drop=True), frame], axis=1)
     frame.insert(0, "id", ids)
     name = out.name.lower()
     with atomic_path(out) as tmp:
@@ -455,4 +495,5 @@ def write_locations(result: LocateResult, ids: np.ndarray, out: str | os.PathLik
     return out
 
 
-__all__ = ["COMPLEMENT_LUT", "LocateResult", "locate_sequences", "read_queries", "write_locations", "STATUSES"]
+__all__ = ["COMPLEMENT_LUT", "LocateResult", "locate_sequences", "read_queries", "read_query_table", "write_locations",
+           "STATUSES"]

@@ -375,7 +375,7 @@ def _config_section(e: ConfigEntry, out_dir: Path, repo: str) -> str:
         "#### Usage\n\n```python\n" + snippet + "```\n\n" + ("" if e.regression else _truncation_note(e)),
         "#### Citation\n\n" + "\n\n".join(f"```bibtex\n{c.strip()}\n```" for c in prov["citations"]),
         "#### Provenance\n\n" + _provenance(e),
-        "#### Known issues\n\n" + known_issues(out_dir, e.name),
+        "#### Known issues\n\n" + known_issues(out_dir, e.name, regression=e.regression is not None),
     ]
     return "\n\n".join(p.strip() for p in parts if p.strip())
 
@@ -438,9 +438,12 @@ def _provenance(e: ConfigEntry) -> str:
     return "\n\n".join(out)
 
 
-def known_issues(out_dir: Path, config: str) -> str:
+def known_issues(out_dir: Path, config: str, *, regression: bool = False) -> str:
     """The "Known issues" text of a config: its audit report, or a note that it has not been audited."""
     path = audit_path(out_dir, config)
+    if not path.is_file() and regression:  # `gbhub audit` compares classes: it refuses a float label
+        return ("This regression config has not been audited: the leakage and shortcut audit compares classes, "
+                "and `label` here is a float target. Duplicates and overlaps across splits are not checked.")
     if not path.is_file():
         return (f"This benchmark has not been audited yet for leakage (duplicates or overlaps across splits) "
                 f"or shortcuts (length, GC content). Run `gbhub audit {config}` and re-render the card.")

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from gbhub.builders.assemblies import canonical_contig
-from gbhub.builders.errors import GBHubError
+from gbhub.builders.audit.params import AuditError  # noqa: F401 (defined there, light, for the CLI)
 from gbhub.builders.genome import COMPLEMENT_LUT
 from gbhub.builders.hub_layout import SPLITS, read_provenance, split_files
 from gbhub.builders.references import REFERENCES
@@ -31,10 +31,6 @@ BASE_CODES = np.full(256, 4, dtype=np.uint8)
 for _i, _b in enumerate(b"ACGT"):
     BASE_CODES[_b] = BASE_CODES[_b + 32] = _i
 _COMPLEMENT = COMPLEMENT_LUT  # the engine's table: the audit complements exactly as extraction does
-
-
-class AuditError(GBHubError, ValueError):
-    """An audit cannot run: a config is missing or its files disagree; says how to fix it."""
 
 
 @dataclass

@@ -14,13 +14,13 @@ from gbhub.builders.audit.common import AuditError, AuditInput, load_config
 from gbhub.builders.audit.contigs import audit_contigs
 from gbhub.builders.audit.duplicates import audit_duplicates, sequence_codes
 from gbhub.builders.audit.overlap import audit_overlap
+from gbhub.builders.audit.params import PARTS  # noqa: F401 (defined there, light, for the CLI)
 from gbhub.builders.audit.report import SCHEMA_VERSION, write_report
 from gbhub.builders.audit.shortcuts import ProbeParams, audit_shortcuts
 from gbhub.builders.audit.similarity import SimilarityParams, audit_similarity
 from gbhub.builders.locks import folder_lock
 
 logger = logging.getLogger(__name__)
-PARTS = ("duplicates", "overlap", "near_duplicates", "shortcuts", "contigs")
 SEQUENCE_PARTS = ("duplicates", "near_duplicates")  # not applicable without sequences
 COORDINATE_PARTS = ("overlap", "contigs")  # not applicable without real coordinates
 

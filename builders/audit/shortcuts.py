@@ -20,41 +20,8 @@ from gbhub.builders.audit.features import (
     position_codes,
     sequence_features,
 )
+from gbhub.builders.audit.params import ProbeParams  # noqa: F401 (defined there, light, for the CLI)
 from gbhub.builders.audit.scoring import MIN_ROWS_PER_CLASS, PASS_DISTANCE, WARN_DISTANCE, bootstrap_weights, score
-
-
-@dataclass(frozen=True)
-class ProbeParams:
-    """Parameters of the shortcut probes (recorded in the report).
-
-    Attributes:
-        length_bins: quantile bins of train for the binned length probe.
-        bin_size: genomic bin (bp) of the position probe: rows are binned by their midpoint.
-        window: width (bp) of the per-position windows.
-        stride: step (bp) between windows.
-        max_positions: positions scanned from each end (at most; only positions reached by half the train rows).
-        max_train_rows: train rows the logistic regressions are fitted on (a seeded subset when there are more).
-        bootstrap: stratified bootstrap resamples of the test rows for the AUROC interval.
-        seed: seed of the subsets, of the inner split that picks a window and of the bootstrap.
-    """
-
-    length_bins: int = 32
-    bin_size: int = 1_000_000
-    window: int = 20
-    stride: int = 10
-    max_positions: int = 500
-    max_train_rows: int = 20_000
-    bootstrap: int = 200
-    seed: int = 0
-
-    def __post_init__(self):
-        for name in ("length_bins", "bin_size", "window", "stride", "max_positions",
-                     "max_train_rows"):
-            if getattr(self, name) < 1:
-                raise AuditError(f"probe parameter {name} must be >= 1, got {getattr(self, name)}")
-        if self.bootstrap < 0:
-            raise AuditError(f"bootstrap resamples must be >= 0, got {self.bootstrap}")
-
 
 LOOKUP_MODEL = ("class mix of the train rows with the same value, shrunk toward the overall train mix for rare "
                 "values (scikit-learn TargetEncoder, smooth='auto'); a value unseen in train scores the train mix")

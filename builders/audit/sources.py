@@ -144,14 +144,15 @@ def from_frame(name: str, table: pd.DataFrame, *, where: str, sequence_column: s
                 "test by the audit, the rest is train")
     sequences = table[sequence_column].astype(str).str.upper().to_numpy(object)
     n = len(table)
+    region = table["region"].fillna("").astype(str).to_numpy(object) if "region" in table.columns else ""
+    sizes = np.array([len(s) for s in sequences], dtype=np.int64)
     frame = pd.DataFrame({
         "split": split,
         "label": labels,
         "id": table["id"].astype(str).to_numpy(object) if "id" in table.columns else [f"{name}_{i}" for i in range(n)],
-        "region": table["region"].fillna("").astype(str).to_numpy(object) if "region" in table.columns else "",
-        "start": pd.to_numeric(table["start"]).to_numpy(np.int64) if "start" in table.columns else 0,
-        "end": (pd.to_numeric(table["end"]).to_numpy(np.int64) if "end" in table.columns
-                else np.array([len(s) for s in sequences], dtype=np.int64)),
+        "region": region,
+        "start": _positions(table, "start", region, np.zeros(n, np.int64), where),
+        "end": _positions(table, "end", region, sizes, where),
         "strand": table["strand"].fillna("").astype(str).to_numpy(object) if "strand" in table.columns else "",
     })
     order = np.argsort(pd.Categorical(frame["split"], categories=list(SPLITS)).codes, kind="stable")
@@ -160,6 +161,23 @@ def from_frame(name: str, table: pd.DataFrame, *, where: str, sequence_column: s
     single = {i: "unknown" for i in range(len(classes))}
     return AuditInput(name, classes, frame[FRAME_COLUMNS], seq, single, {i: "genome" for i in range(len(classes))},
                       source=source or where, split_note=note)
+
+
+def _positions(table: pd.DataFrame, column: str, region, default: np.ndarray, where: str) -> np.ndarray:
+    """A `start`/`end` column as int64. Rows without a region may leave it empty (as `gbhub locate` writes the
+    sequences it could not place): they get `default` and are left out of the coordinate checks."""
+    if column not in table.columns:
+        return default
+    raw = table[column]
+    values = pd.to_numeric(raw.replace("", np.nan) if raw.dtype == object else raw, errors="coerce")
+    missing = values.isna().to_numpy(bool)
+    named = np.asarray(region, dtype=object) != "" if not isinstance(region, str) else np.zeros(len(table), bool)
+    bad = missing & named
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise AuditError(f"{where}: row {i + 1} has region {region[i]!r} but {column} {raw.iloc[i]!r} is not a "
+                         f"position; give every row with a region whole-number {column} (or an empty region)")
+    return np.where(missing, default, values.fillna(0).to_numpy(np.float64)).astype(np.int64)
 
 
 # ------------------------------------------------------------------------------------------------ sources

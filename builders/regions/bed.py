@@ -35,6 +35,7 @@ class BedRegions:
         strand: `(n,)` `+` or `-` (BED3, or `.` in column 6, read as `+`).
         name: `(n,)` column 4, or None for BED3.
         line: `(n,)` 1-based line number of each region in the file.
+        score: `(n,)` float64 target read from a score column (`read_bed(score_column=...)`), or None.
     """
 
     source: str
@@ -45,6 +46,7 @@ class BedRegions:
     strand: np.ndarray
     name: np.ndarray | None
     line: np.ndarray
+    score: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.start)
@@ -76,6 +78,7 @@ def read_bed(
     source: str | None = None,
     strict: bool = True,
     summit_column: int | None = None,
+    score_column: int | None = None,
 ) -> tuple[BedRegions, np.ndarray | None]:
     """Read and validate a BED file against a prepared reference.
 
@@ -92,6 +95,8 @@ def read_bed(
             fine, lines on contigs absent from the reference are dropped and ends past a contig are clipped
             (each logged), since excluding more than the reference holds is harmless.
         summit_column: 1-based column holding the summit's offset from `start` (narrowPeak: 10), or None.
+        score_column: 1-based column holding each region's float target (BED5/BED6: 5), or None; every
+            line must hold a finite number there (`regions.score`).
 
     Returns:
         `(regions, summits)`: summits `(n,)` int64 offsets from start (-1: none), or None.
@@ -121,6 +126,9 @@ def read_bed(
                   "every line of a BED file needs the same columns")
     if summit_column is not None and not 1 <= summit_column <= width:
         raise BedError(f"{source}: --summit-column {summit_column} is not one of its {width} columns")
+    if score_column is not None and not 4 <= score_column <= width:
+        _fail(source, numbers[0], f"{width} columns, so no column {score_column} to read the target from",
+              "add a numeric score column (BED5/BED6: column 5) or name the one that holds it with --target-column")
     frame = pd.DataFrame(rows, dtype=object)
     line = np.asarray(numbers, dtype=np.int64)
     region = frame[0].str.strip().to_numpy(object)
@@ -150,6 +158,7 @@ def read_bed(
             i = int(np.argmax(outside))
             _fail(source, line[i], f"summit offset {summits[i]} lies outside {region[i]}:{start[i]}-{end[i]}",
                   "the summit column holds the summit's offset from start (narrowPeak column 10), or -1")
+    score = _floats(frame[score_column - 1], score_column, line, source) if score_column is not None else None
     contig, length = _resolve(region, line, genome, source, strict)
     keep = contig != None  # noqa: E711  (elementwise on an object array)
     if not keep.all():
@@ -159,6 +168,7 @@ def read_bed(
             a[keep] for a in (region, contig, start, end, strand, line, length))
         name = name[keep] if name is not None else None
         summits = summits[keep] if summits is not None else None
+        score = score[keep] if score is not None else None
     past = end > length
     if past.any():
         i = int(np.argmax(past))
@@ -170,7 +180,21 @@ def read_bed(
         start = np.minimum(start, end)
     if strict:
         _check_sorted(region, contig, start, line, source)
-    return BedRegions(source, region, contig, start, end, strand, name, line), summits
+    return BedRegions(source, region, contig, start, end, strand, name, line, score), summits
+
+
+def _floats(column: pd.Series, number: int, line: np.ndarray, source: str) -> np.ndarray:
+    """A target column: every value a finite number (`.`, empty, `nan`, `inf` and text refused)."""
+    text = column.astype(str).str.strip()
+    values = pd.to_numeric(text, errors="coerce").to_numpy(np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = int(np.argmax(bad))
+        shown = repr(column.iloc[i]) if text.iloc[i] else "empty"
+        _fail(source, line[i], f"target (column {number}) {shown} is not a finite number",
+              f"give every region a numeric score in column {number} (or drop the line), or name the column "
+              "holding the target with --target-column")
+    return values
 
 
 def _integers(column: pd.Series, label: str, line: np.ndarray, source: str, *, allow_negative_one=False) -> np.ndarray:
@@ -246,4 +270,4 @@ def resize(regions: BedRegions, width: int, summits: np.ndarray | None, lengths:
         _fail(regions.source, regions.line[i], f"the {width} bp window {regions.region[i]}:{start[i]}-{end[i]} "
               f"around it {where}", "drop the line or pass a smaller --width")
     return BedRegions(regions.source, regions.region, regions.contig, start, end, regions.strand, regions.name,
-                      regions.line)
+                      regions.line, regions.score)

@@ -15,8 +15,8 @@ from gbhub import __version__
 from gbhub.builders.build import write_plan_config
 from gbhub.builders.errors import ChecksumError
 from gbhub.builders.genome import Genome, n_runs, soft_mask
-from gbhub.builders.hub_layout import SPLITS, spec_path
-from gbhub.builders.plan import PLAN_COLUMNS
+from gbhub.builders.hub_layout import SPLITS, RegressionTarget, spec_path
+from gbhub.builders.plan import PLAN_COLUMNS, QUANTILE_BINS, quantile_strata
 from gbhub.builders.references import REFERENCES, ResolvedReference
 from gbhub.builders.regions.bed import BedError, BedRegions, read_bed, resize
 from gbhub.builders.regions.negatives import Layout, NegativeOptions, Positives, merge, sample_negatives
@@ -28,6 +28,7 @@ from gbhub.builders.regions.spec import (
     RegionSpec,
     SpecError,
     SplitSpec,
+    TargetSpec,
     content_sha256,
     input_paths,
     read_spec,
@@ -55,7 +56,7 @@ class CreateResult:
         config_dir: the config's Parquet folder.
         spec_file: `specs/<config>.yaml`.
         audit_file: `audit/<config>.json`, or None when not audited.
-        counts: rows per split and class.
+        counts: rows per split and class (a regression benchmark: rows per split under the target's name).
         negatives: the match report of generated negatives, or None.
     """
 
@@ -87,6 +88,7 @@ def create_benchmark(
     num_proc: int | None = None,
     progress: bool = True,
     audit: bool = True,
+    target: TargetSpec | None = None,
 ) -> CreateResult:
     """Make benchmark `name` from BED files and write it, its spec and its audit into `out_dir`.
 
@@ -104,7 +106,10 @@ def create_benchmark(
         seed: seed of every random choice.
         pretty_name, description, license, citation: for the card.
         cache_dir, num_proc, progress: as `gbhub build`.
-        audit: run the leakage/shortcut audit after writing.
+        audit: run the leakage/shortcut audit after writing (classes only: the audit compares classes).
+        target: make a regression benchmark instead: the one BED's column `target.column` becomes the float32
+            `label` named `target.name`; no negatives are generated; a random split is stratified on the
+            target's deciles.
 
     Raises:
         GBHubError: bad BED (file, line, fix), unknown contigs, impossible splits or negatives.
@@ -116,7 +121,18 @@ def create_benchmark(
     for cls in classes:
         if not _NAME.match(cls) or cls.startswith("exclude-"):
             raise SpecError(f"class name {cls!r}: use letters, digits, '_', '.', '-' (not starting with 'exclude-')")
-    generate = len(classes) == 1
+    if target is not None:
+        if len(classes) != 1:
+            raise SpecError(f"a regression benchmark (--target) is made from one BED, got {len(classes)}: give "
+                            "--positives FILE only")
+        if exclude:
+            raise SpecError("--exclude shapes generated negatives, and a regression benchmark (--target) has none: "
+                            "drop --exclude")
+        if target.column < 4:
+            raise SpecError(f"--target-column {target.column}: columns 1-3 are contig, start and end; the target is "
+                            "column 4 or later (BED5/BED6 score: 5)")
+        RegressionTarget((target.name,))  # a bad target name fails here, before anything is read
+    generate = len(classes) == 1 and target is None
     if generate and NEGATIVE_CLASS in classes:
         raise SpecError(f"the only class is {NEGATIVE_CLASS!r}: give the positive regions, negatives are generated")
     if split.method not in SPLIT_METHODS:
@@ -141,6 +157,7 @@ def create_benchmark(
         negatives=(negatives or NegativeOptions()) if generate else None,
         split=split,
         seed=seed,
+        target=target,
     )
     return _build(spec, class_paths, exclude_paths, out_dir, fasta=fasta, cache_dir=cache_dir,
                   num_proc=num_proc, progress=progress, audit=audit, rebuild=False)
@@ -186,11 +203,17 @@ def _build(spec: RegionSpec, class_paths: dict[str, Path], exclude_paths: list[P
     layout = Layout(genome)
     class_names = spec.class_names
     label_of = {c: i for i, c in enumerate(class_names)}
+    schema = None
+    if spec.target is not None:
+        source = next(iter(spec.classes.values())).source
+        schema = RegressionTarget((spec.target.name,), (),
+                                  f"column {spec.target.column} of `{source}`, one value per region")
 
     # regions of the given classes
     given = {}
     for cls, path in class_paths.items():
-        regions, summits = read_bed(path, genome, source=spec.classes[cls].source, summit_column=spec.summit_column)
+        regions, summits = read_bed(path, genome, source=spec.classes[cls].source, summit_column=spec.summit_column,
+                                    score_column=spec.target.column if spec.target else None)
         if spec.width:
             regions = resize(regions, spec.width, summits, {n: int(layout.lengths[i]) for n, i in layout.index.items()})
         given[cls] = regions
@@ -212,7 +235,7 @@ def _build(spec: RegionSpec, class_paths: dict[str, Path], exclude_paths: list[P
 
     frames = []
     for cls, regions in given.items():
-        frames.append(_class_frame(cls, label_of[cls], regions, layout))
+        frames.append(_class_frame(cls, regions.score if schema else label_of[cls], regions, layout))
     report = None
     if spec.negatives is not None:
         positives = pd.concat(frames, ignore_index=True)
@@ -226,31 +249,35 @@ def _build(spec: RegionSpec, class_paths: dict[str, Path], exclude_paths: list[P
         clusters = None
     else:
         cluster = overlap_clusters(rows["flat"].to_numpy(), rows["flat"].to_numpy() + (rows["end"] - rows["start"]).to_numpy())
-        split = random_split(cluster, rows["label"].to_numpy(np.int64), seed=np.random.SeedSequence([spec.seed, 2]),
+        # classes, or the target's deciles (each overlap cluster goes with its rows' most frequent decile)
+        strata = quantile_strata(rows["label"].to_numpy(np.float64)) if schema else rows["label"].to_numpy(np.int64)
+        split = random_split(cluster, strata, seed=np.random.SeedSequence([spec.seed, 2]),
                              validation=spec.split.validation_fraction, test=spec.split.test_fraction)
         clusters = {"clusters": int(cluster.max()) + 1 if len(cluster) else 0,
                     "rows_in_shared_clusters": int((np.bincount(cluster)[cluster] > 1).sum())}
     rows["split"] = split
-    counts = _counts(rows, class_names)
+    counts = _counts(rows, class_names) if schema is None else {
+        s: {spec.target.name: int((rows["split"] == s).sum())} for s in SPLITS}
     _check_splits(counts, spec, holdouts)
-    order = np.lexsort((np.arange(len(rows)), rows["label"].to_numpy(),
+    within = rows["label"].to_numpy() if schema is None else np.zeros(len(rows), dtype=np.int64)  # file order
+    order = np.lexsort((np.arange(len(rows)), within,
                         pd.Categorical(rows["split"], categories=list(SPLITS)).codes))
     plan = rows.iloc[order].reset_index(drop=True).assign(genome=str(genome.path))[PLAN_COLUMNS]
 
     provenance = _provenance(spec, resolved, assembly, class_names, counts, report, holdouts, clusters,
-                             {c: len(r) for c, r in given.items()})
-    target = write_plan_config(out_dir, spec.name, plan, class_names, provenance, cache_dir=cache_dir,
+                             {c: len(r) for c, r in given.items()}, schema)
+    target = write_plan_config(out_dir, spec.name, plan, schema or class_names, provenance, cache_dir=cache_dir,
                                num_proc=num_proc, progress=progress)
     spec_file = write_spec(out_dir, spec, class_paths, exclude_paths)
     audit_file = None
-    if audit:
+    if audit and schema is None:  # the audit compares classes; a regression benchmark has none
         from gbhub.builders.audit.pipeline import audit_config
 
         _, audit_file = audit_config(out_dir, spec.name)
     return CreateResult(target, spec_file, audit_file, counts, report)
 
 
-def _class_frame(cls: str, label: int, regions: BedRegions, layout: Layout) -> pd.DataFrame:
+def _class_frame(cls: str, label, regions: BedRegions, layout: Layout) -> pd.DataFrame:
     names = regions.name
     usable = (names is not None and len(set(names)) == len(names)
               and not any(n in ("", ".") for n in names))
@@ -332,6 +359,8 @@ def _check_splits(counts, spec: RegionSpec, holdouts) -> None:
                 fix = "choose other contigs with --split-contigs, or --split random"
             else:
                 where, fix = f"the random {split} split", "give more regions or larger --validation/--test fractions"
+            if spec.target is not None:  # a regression benchmark: every split needs rows
+                raise SplitError(f"no region lies on {where}: every split needs regions; {fix}")
             raise SplitError(f"class {cls!r} has no region on {where}: every split needs every class; {fix}")
 
 
@@ -339,14 +368,15 @@ def _check_splits(counts, spec: RegionSpec, holdouts) -> None:
 
 
 def _provenance(spec: RegionSpec, resolved: ResolvedReference, assembly: str, class_names, counts, report,
-                holdouts, clusters, given_counts) -> dict:
+                holdouts, clusters, given_counts, schema: RegressionTarget | None = None) -> dict:
     key = spec.reference["key"]
     registry = REFERENCES.get(key)
     split_record = ({"method": "chromosome", "validation": holdouts["validation"], "test": holdouts["test"]}
                     if holdouts is not None else
                     {"method": "random", "validation_fraction": spec.split.validation_fraction,
-                     "test_fraction": spec.split.test_fraction, "seed": spec.seed, **clusters})
-    return {
+                     "test_fraction": spec.split.test_fraction, "seed": spec.seed, **clusters,
+                     **({"strata": f"target quantiles ({QUANTILE_BINS} bins)"} if schema else {})})
+    record = {
         "config": spec.name,
         "pretty_name": spec.pretty_name or spec.name,
         "description": describe(spec, assembly, counts, report, split_record, given_counts),
@@ -380,6 +410,17 @@ def _provenance(spec: RegionSpec, resolved: ResolvedReference, assembly: str, cl
             "negatives": report,
         },
     }
+    if schema is not None:  # the regression contract: `target` after `classes`, no class references
+        record = {k: v for k, v in record.items() if k != "class_references"}
+        ordered = {}
+        for k, v in record.items():
+            ordered[k] = v
+            if k == "classes":
+                ordered["target"] = schema.to_json()
+                ordered["class_references"] = {}
+        record = ordered
+        record["created"]["target"] = {"name": spec.target.name, "column": spec.target.column}
+    return record
 
 
 def describe(spec: RegionSpec, assembly: str, counts, report, split_record, given_counts) -> str:
@@ -392,6 +433,9 @@ def describe(spec: RegionSpec, assembly: str, counts, report, split_record, give
     inputs = "; ".join(f"`{c}`: {given_counts[c]:,} regions of `{f.source}`" for c, f in spec.classes.items())
     parts.append(f"Made with `gbhub create` from BED regions ({inputs}){sized}, on the reference `{key}` "
                  f"({assembly}, sha256 `{spec.reference['sha256'][:16]}…`). Seed `{spec.seed}`.")
+    if spec.target is not None:
+        parts.append(f"**Target**: `label` is the float32 `{spec.target.name}`, read from column {spec.target.column} "
+                     "of each region's BED line; no negatives are generated (a regression benchmark).")
     if report is not None:
         options = spec.negatives
         where = ("the contigs holding positives of the same split" if options.background == "positive-contigs"
@@ -420,7 +464,8 @@ def describe(spec: RegionSpec, assembly: str, counts, report, split_record, give
                      f"{', '.join(split_record['test'])}; every other contig is train. These splits replace the "
                      "upstream convention described under *Splits* above.")
     else:
-        parts.append(f"**Splits**: random, stratified by class: {split_record['test_fraction']:.0%} test, "
+        strata = "on the target's deciles" if spec.target is not None else "by class"
+        parts.append(f"**Splits**: random, stratified {strata}: {split_record['test_fraction']:.0%} test, "
                      f"{split_record['validation_fraction']:.0%} validation, the rest train (seed `{spec.seed}`); "
                      f"overlapping regions are kept in one split ({split_record['rows_in_shared_clusters']:,} rows "
                      "overlap another). These splits replace the upstream convention described under *Splits* above.")

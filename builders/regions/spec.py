@@ -59,6 +59,14 @@ class SplitSpec:
 
 
 @dataclass(frozen=True)
+class TargetSpec:
+    """A regression benchmark's float target: the 1-based BED column it is read from and its name."""
+
+    name: str = "score"
+    column: int = 5
+
+
+@dataclass(frozen=True)
 class RegionSpec:
     """A user-made region benchmark, declared.
 
@@ -72,6 +80,7 @@ class RegionSpec:
         negatives: how negatives are generated, or None when the classes are all given.
         split: how rows are split.
         seed: seed of every random choice (negatives, their strands, random splits).
+        target: a regression benchmark's float target (one BED, no negatives), or None for classes.
     """
 
     name: str
@@ -87,10 +96,13 @@ class RegionSpec:
     negatives: NegativeOptions | None = None
     split: SplitSpec = field(default_factory=SplitSpec)
     seed: int = 42
+    target: TargetSpec | None = None
 
     @property
     def class_names(self) -> tuple[str, ...]:
-        """Every class, generated negatives included, sorted (ClassLabel order)."""
+        """Every class, generated negatives included, sorted (ClassLabel order); none for a regression spec."""
+        if self.target is not None:
+            return ()
         return tuple(sorted(set(self.classes) | ({NEGATIVE_CLASS} if self.negatives else set())))
 
     def to_yaml(self) -> str:
@@ -110,6 +122,8 @@ class RegionSpec:
             "split": _split_dict(self.split),
             "seed": self.seed,
         }
+        if self.target is not None:  # only regression specs carry it: classification specs are unchanged
+            doc["target"] = dataclasses.asdict(self.target)
         body = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
         return HEADER.format(key=self.reference["key"]) + body
 
@@ -156,6 +170,7 @@ def read_spec(path: str | os.PathLike) -> RegionSpec:
             if split.get(key) is not None:
                 split[key] = tuple(str(c) for c in split[key])
         regions = doc.get("regions") or {}
+        target = doc.get("target")
         return RegionSpec(
             name=str(doc["name"]),
             classes={str(c): InputFile(**f) for c, f in doc["classes"].items()},
@@ -170,6 +185,7 @@ def read_spec(path: str | os.PathLike) -> RegionSpec:
             negatives=negatives,
             split=SplitSpec(**split),
             seed=int(doc.get("seed", 42)),
+            target=TargetSpec(str(target["name"]), int(target["column"])) if target is not None else None,
         )
     except (KeyError, TypeError, AttributeError, ValueError) as err:
         if isinstance(err, SpecError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 
 import numpy as np
 import pandas as pd
@@ -222,3 +223,38 @@ def test_usage_errors_exit_2_in_one_line(planted, tmp_path, capsys):
     assert exit_.value.code == 2
     assert capsys.readouterr().err.strip() == "gbhub create: error: --class 'a': expected NAME=BED"
     assert not (tmp_path / "hub").exists()
+
+
+def test_a_located_sequence_only_dataset_is_audited_on_its_coordinates(planted, tmp_path, capsys):
+    """`gbhub locate DATASET --out located.parquet` keeps label and split and adds the coordinates the audit reads:
+    `gbhub audit located.parquet` then finds a test sequence planted inside a train sequence's locus."""
+    root, fasta, _, queries, truth, _, _ = planted
+    def apart(i):  # a query whose locus touches no train locus (random loci on small contigs may)
+        c, s, e, _ = truth[i]
+        return all(c != tc or e <= ts or te <= s for tc, ts, te, _ in truth[:40])
+
+    inside = queries[0][10:-10]  # a piece of train row 0: another sequence, an overlapping locus
+    others = [queries[i] for i in range(40, len(queries)) if apart(i)][:19]
+    train = {"sequence": queries[:40], "label": [i % 2 for i in range(40)]}
+    test = {"sequence": others + [inside, "ACGTTTGCAAGCTAGCTAGGATCCATCGATCGTAGCTAGCTAG"],
+            "label": [i % 2 for i in range(21)]}
+    write_hub_folder(tmp_path / "hub", "seqonly", {"train": train, "test": test}, ["a", "b"])
+    located = tmp_path / "located.parquet"
+    assert main(["locate", str(tmp_path / "hub"), "--config", "seqonly", "--reference", f"test={fasta}",
+                 "--out", str(located), "--no-progress", "--cache-dir", str(root / "cache")]) == 0
+    table = pd.read_parquet(located)
+    assert {"id", "sequence", "label", "split", "status", "region", "start", "end", "strand"} <= set(table.columns)
+    assert table["split"].tolist() == ["train"] * 40 + ["test"] * 21
+    assert table["label"].tolist()[:3] == ["a", "b", "a"]  # class names, not ids
+    assert tuple(table.loc[0, ["region", "start", "end", "strand"]]) == truth[0]
+    assert table["status"].iloc[-1] == "unmapped" and pd.isna(table["start"].iloc[-1])
+    capsys.readouterr()
+    assert main(["audit", str(located), "--parts", "overlap", "contigs", "--json", "--no-report",
+                 "--out", str(tmp_path / "audit"), "--no-progress"]) == 0
+    report = next(iter(json.loads(capsys.readouterr().out).values()))
+    assert report["inputs"]["coordinates"] == {"status": "present", "rows": 60,
+                                               "reason": "1 rows without a region are left out"}  # the unmapped one
+    assert report["rows"]["test"] == {"a": 11, "b": 10}
+    pairs = report["overlap"]["pairs"]["test_vs_train_validation"]
+    assert pairs["overlapping"] == 1 and pairs["by_class"]["b"]["overlapping"] == 1  # the planted piece (row 19)
+    assert report["contigs"]["by_class"]["a"]["applicable"]

@@ -10,9 +10,8 @@ import re
 import sys
 from pathlib import Path
 
-from gbhub.builders.audit.pipeline import PARTS
-from gbhub.builders.audit.shortcuts import ProbeParams
-from gbhub.builders.audit.similarity import SimilarityParams
+# the parser's defaults only: `params` imports no numpy/pandas; the audit machinery is imported in the commands
+from gbhub.builders.audit.params import PARTS, ProbeParams, SimilarityParams
 from gbhub.builders.hub_layout import DEFAULT_SEED
 from gbhub.commands.data import positive_int
 

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import NoReturn
 
 from gbhub.builders.hub_layout import DEFAULT_SEED
-from gbhub.builders.regions.negatives import NegativeOptions
+
+# the parser's defaults only: `options` imports no numpy/pandas; the engine is imported in the commands
+from gbhub.builders.regions.options import NegativeOptions
 from gbhub.commands.data import positive_int, seed_int
 
 
@@ -23,7 +25,8 @@ def register(subparsers) -> None:
         "negatives generated to match its regions' length, GC content and, on a soft-masked reference, repeat "
         "fraction), split by held-out chromosomes (default) or at random with overlapping regions kept together. "
         "Writes the Hub-layout config into OUT with its spec (specs/NAME.yaml, from which `gbhub build --spec` "
-        "rebuilds it byte for byte), the audit and the card: ready for `gbhub push`.",
+        "rebuilds it byte for byte), the audit and the card: ready for `gbhub push`. With --target NAME, a regression "
+        "benchmark instead: the one BED's score column becomes a float32 label, with no negatives.",
     )
     p.add_argument("name", metavar="NAME", help="config name of the new benchmark")
     p.add_argument("--positives", metavar="BED", help="regions of class `positive` (BED3/BED6, sorted, plain or .gz)")
@@ -36,6 +39,13 @@ def register(subparsers) -> None:
     p.add_argument("--width", type=positive_int, help="resize every region to this many bp around its centre/summit")
     p.add_argument("--summit-column", type=positive_int, metavar="N",
                    help="1-based BED column holding the summit offset from start (narrowPeak: 10); with --width")
+    r = p.add_argument_group("regression (a float target per region instead of classes)")
+    r.add_argument("--target", metavar="NAME",
+                   help="make a regression benchmark from the one --positives BED: its score column becomes the "
+                        "float32 `label` named NAME (e.g. score); no negatives are generated; --split random is "
+                        "stratified on the target's deciles")
+    r.add_argument("--target-column", type=positive_int, metavar="N",
+                   help="1-based BED column holding the target (default 5, the BED score column); with --target")
     g = p.add_argument_group("generated negatives (one class given)")
     d = NegativeOptions()
     g.add_argument("--negative-ratio", type=positive_int, default=d.ratio, help="negatives per positive (default 1)")
@@ -139,7 +149,7 @@ def _no_empty_folder_left(out: str):
 def cmd_create(args: argparse.Namespace) -> int:
     from gbhub.builders.hub_layout import card_transaction
     from gbhub.builders.regions.create import create_benchmark
-    from gbhub.builders.regions.spec import SplitSpec
+    from gbhub.builders.regions.spec import SplitSpec, TargetSpec
     from gbhub.hub_cards.dataset_card import write_dataset_card
 
     classes = {}
@@ -154,6 +164,13 @@ def cmd_create(args: argparse.Namespace) -> int:
         classes[name] = path
     if not classes:
         _usage("create", "give --positives BED or --class NAME=BED")
+    target = None
+    if args.target is not None:
+        if args.classes or not args.positives:
+            _usage("create", "--target makes a regression benchmark from one BED: give --positives BED and no --class")
+        target = TargetSpec(args.target, args.target_column or TargetSpec.column)
+    elif args.target_column is not None:
+        _usage("create", "--target-column goes with --target NAME")
     if args.summit_column and not args.width:
         _usage("create", "--summit-column needs --width (the window around the summit)")
     contigs = _split_contigs(args.split_contigs)
@@ -188,7 +205,8 @@ def cmd_create(args: argparse.Namespace) -> int:
             args.name, classes, key, args.out, fasta=fasta, exclude=args.exclude, width=args.width,
             summit_column=args.summit_column, negatives=negatives, split=split, seed=args.seed,
             pretty_name=args.pretty_name, description=args.description, license=args.license, citation=citation,
-            cache_dir=args.cache_dir, num_proc=args.num_proc, progress=not args.no_progress, audit=not args.no_audit)
+            cache_dir=args.cache_dir, num_proc=args.num_proc, progress=not args.no_progress, audit=not args.no_audit,
+            target=target)
     card = cards[-1] if cards else write_dataset_card(args.out)
     rows = ", ".join(f"{split} {sum(c.values()):,}" for split, c in result.counts.items())
     print(f"created {args.name} -> {result.config_dir} ({rows}) in {time.perf_counter() - t0:.1f} s")
@@ -200,6 +218,8 @@ def cmd_create(args: argparse.Namespace) -> int:
     print(f"spec -> {result.spec_file}")
     if result.audit_file:
         print(f"audit -> {result.audit_file}")
+    elif target is not None and not args.no_audit:
+        print("audit: not run (the audit compares classes; a regression benchmark has none)")
     print(f"card -> {card}")
     print(f"rebuild: gbhub build --spec {result.spec_file} --reference {key}=FASTA --out DIR")
     return 0
@@ -230,7 +250,7 @@ def cmd_build_spec(args: argparse.Namespace) -> int:
 
 
 def cmd_locate(args: argparse.Namespace) -> int:
-    from gbhub.builders.locate import locate_sequences, read_queries, write_locations
+    from gbhub.builders.locate import locate_sequences, read_query_table, write_locations
     from gbhub.builders.regions.reference import resolve_named_reference
 
     if args.no_progress and not Path(args.input).is_file():  # a dataset: `datasets` shows bars of its own
@@ -239,8 +259,8 @@ def cmd_locate(args: argparse.Namespace) -> int:
         datasets.disable_progress_bars()
     key, fasta = split_reference(args.reference, "locate")
     resolved, _ = resolve_named_reference(key, fasta, cache_dir=args.cache_dir, progress=not args.no_progress)
-    ids, sequences = read_queries(args.input, column=args.column, id_column=args.id_column, config=args.config,
-                                  split=args.split)
+    ids, sequences, columns = read_query_table(args.input, column=args.column, id_column=args.id_column,
+                                               config=args.config, split=args.split)
     t0 = time.perf_counter()
     result = locate_sequences(resolved.genome, sequences, progress=not args.no_progress)
     seconds = time.perf_counter() - t0
@@ -248,7 +268,7 @@ def cmd_locate(args: argparse.Namespace) -> int:
     print(f"located {len(ids):,} sequences in {seconds:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()),
           file=sys.stderr if not args.out else sys.stdout)
     if args.out:
-        path = write_locations(result, ids, args.out)
+        path = write_locations(result, ids, args.out, columns)
         if path.name.lower().endswith((".bed", ".bed.gz")):
             print(f"-> {path} ({counts['unique']:,} unique regions, BED6; the other "
                   f"{len(ids) - counts['unique']:,} have no single locus and are left out)")

@@ -8,7 +8,6 @@ import sys
 
 from gbhub.builders.errors import GBHubError
 from gbhub.builders.hub_layout import DEFAULT_SEED, VALIDATION_FRACTION
-from gbhub.builders.references import REFERENCES, cached_fasta, parse_reference_args
 from gbhub.builders.registry import get_benchmark, registry, upstream_benchmarks
 from gbhub.commands import build_windows  # `--windows-bp`: windows over each region (DeepEnhancer)
 from gbhub.commands.argtypes import positive_int, seed_int
@@ -85,6 +84,8 @@ def check_inputs_used(names: list[str], coordinates: str | None, reference_items
     Raises:
         UnusedInputError: one line naming the input, what the benchmarks use instead, and the fix.
     """
+    from gbhub.builders.references import parse_reference_args  # lazy: references -> genome imports pandas and pyarrow
+
     specs = [get_benchmark(name) for name in names]
     if coordinates is not None and not any(spec.reads_coordinates for spec in specs):
         raise UnusedInputError(
@@ -149,6 +150,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def reference_rows(cache_dir=None) -> list[dict]:
+    from gbhub.builders.references import (  # lazy: references -> genome imports pandas and pyarrow
+        REFERENCES,
+        cached_fasta,
+    )
+
     rows = []
     for ref in REFERENCES.values():
         cached = cached_fasta(ref, cache_dir)
@@ -182,6 +188,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         from gbhub.commands.create import cmd_build_spec
 
         return cmd_build_spec(args)
+    from gbhub.builders.references import parse_reference_args  # lazy: references -> genome imports pandas
+
     names = selected_names(args)
     references = parse_reference_args(args.reference)
     check_inputs_used(names, args.coordinates, args.reference)
