@@ -86,9 +86,25 @@ def load_genes(folder: Path) -> GeneTables:
         raise GeneTableError(f"row {i + 1} of {INPUT}: gene {table['ENSID'].iloc[i]!r} has a value that is not a "
                              "finite number; fix or re-download the table")
     table[["EXPRESSION", *FEATURES]] = values
-    bed = pd.read_csv(io.StringIO(_read_text(folder / BED)), sep="\t", header=None, dtype={0: str, 3: str},
-                      usecols=range(6), names=["region", "start", "end", "ENSID", "score", "strand"])
+    try:
+        bed = pd.read_csv(io.StringIO(_read_text(folder / BED)), sep="\t", header=None, dtype={0: str, 3: str},
+                          usecols=range(6), names=["region", "start", "end", "ENSID", "score", "strand"])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
+        raise GeneTableError(f"{BED} is not Xpresso's 6-column tab-separated BED of TSS windows ({err}); "
+                             f"re-download it from {DATAPACK}") from err
     bed["row"] = np.arange(1, len(bed) + 1)
+    for column in ("start", "end"):
+        numbers = pd.to_numeric(bed[column], errors="coerce")
+        bad = numbers.isna() | (numbers < 0) | (numbers != numbers.round())
+        if bad.any():
+            row = bed[bad].iloc[0]
+            raise GeneTableError(f"row {row['row']} of {BED}: {column} {row[column]!r} is not a whole number >= 0; "
+                                 f"fix the line or re-download the file from {DATAPACK}")
+        bed[column] = numbers.astype(np.int64)
+    if not bed["strand"].isin(["+", "-"]).all():
+        row = bed[~bed["strand"].isin(["+", "-"])].iloc[0]
+        raise GeneTableError(f"row {row['row']} of {BED}: strand {row['strand']!r} is not + or -; fix the line or "
+                             f"re-download the file from {DATAPACK}")
     width = bed["end"] - bed["start"]
     if (width != 2 * FLANK).any():
         row = bed[width != 2 * FLANK].iloc[0]

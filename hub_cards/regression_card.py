@@ -246,6 +246,6 @@ def usage_section(config: str, repo: str, schema: RegressionTarget) -> str:
     return ("## Usage\n\nEvery config loads with plain `datasets` (Parquet, no loading script). The default config, "
             f"`{config}`, is a regression benchmark: `label` holds float target(s), the side features are columns "
             "of their own.\n\n```python\n" + usage_snippet(repo, config, schema) + "```\n\n"
-            "Train on it with `gbhub train transformer-deeplncloc` (or `cnn`, `deepenhancer`: every convolutional "
+            "Train on it with `gbhub train deeplncloc` (or `cnn`, `deepenhancer`: every convolutional "
             "recipe has a regression head), `--side-features all` to give the models the side features; the "
             "`genomic_regression` `evaluate` module scores R², Pearson, Spearman, MSE and MAE.")

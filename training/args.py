@@ -85,8 +85,9 @@ class DataArguments:
     max_train_samples: int | None = field(default=None, metadata=_meta(
         "train on a seeded random subset of this many rows (smoke runs)", min=1))
     side_features: str = field(default="all", metadata=_meta(
-        "numeric side-feature columns the model reads besides the sequence (regression benchmarks, e.g. mRNA "
-        "half-life features): all, none, or comma-separated column names", metavar="NAMES"))
+        "numeric side-feature columns the model reads besides the sequence (e.g. mRNA half-life features): all, "
+        "none, or comma-separated column names; the default all applies to regression benchmarks, a "
+        "classification benchmark's columns are read only when named", metavar="NAMES"))
     card_dataset_id: str | None = field(default=None, metadata=_meta(
         "Hub dataset id written in the model card (default: --dataset when it is a Hub id, else the id "
         "recorded in the folder's provenance; left out when neither is known)"))

@@ -48,8 +48,13 @@ class Task:
         return len(self.label_names)
 
 
-def task_of(features) -> Task:
+def task_of(features, target_names: Sequence[str] = ()) -> Task:
     """The `Task` of a config from its `datasets.Features`.
+
+    Args:
+        features: the config's features.
+        target_names: names of a regression config's targets (from its provenance, `target_names_of`); the
+            generic `label` / `label_<i>` when not given or when their count does not match.
 
     Raises:
         DatasetInputError: the `label` column is neither a `ClassLabel` nor float target(s).
@@ -59,16 +64,33 @@ def task_of(features) -> Task:
     label = features.get("label")
     if isinstance(label, datasets.ClassLabel):
         return Task("classification", tuple(label.names))
-    if isinstance(label, datasets.Value) and label.dtype.startswith("float"):
-        return Task("regression", ("label",))
     inner = getattr(label, "feature", None)
     length = getattr(label, "length", -1)
-    if isinstance(inner, datasets.Value) and inner.dtype.startswith("float") and length and length > 0:
-        return Task("regression", tuple(f"label_{i}" for i in range(length)))
+    if isinstance(label, datasets.Value) and label.dtype.startswith("float"):
+        generic = ("label",)
+    elif isinstance(inner, datasets.Value) and inner.dtype.startswith("float") and length and length > 0:
+        generic = tuple(f"label_{i}" for i in range(length))
+    else:
+        generic = None
+    if generic is not None:
+        names = tuple(str(n) for n in target_names)
+        return Task("regression", names if len(names) == len(generic) and len(set(names)) == len(names) else generic)
     raise DatasetInputError(
         f"the 'label' column is {label!r}: expected a datasets.ClassLabel carrying the class names (cast it "
         f"with `ds.cast_column('label', ClassLabel(names=[...]))`) or a float target"
     )
+
+
+def target_names_of(dataset: str, config: str) -> tuple[str, ...]:
+    """The target names a local Hub-layout folder's provenance records for `config` (`()` when unknown)."""
+    if not Path(dataset).expanduser().is_dir():
+        return ()
+    try:
+        target = read_provenance(dataset, config, required=()).get("target") or {}
+    except LayoutError:
+        return ()
+    names = target.get("targets") if isinstance(target, dict) else None
+    return tuple(str(n) for n in names) if isinstance(names, list) else ()
 
 
 def load_splits(

@@ -117,7 +117,7 @@ def _train_locked(recipe: Recipe, args: Arguments) -> dict | None:
         torch.set_num_threads(threads)
     out = Path(data.out)
     dsd = tdata.load_splits(data.dataset, data.config, max_train_samples=data.max_train_samples, seed=run.seeds[0])
-    task = tdata.task_of(dsd["train"].features)
+    task = tdata.task_of(dsd["train"].features, tdata.target_names_of(data.dataset, data.config))
     if task.kind not in recipe.tasks:
         raise ArgumentError(f"{recipe.name} trains {' and '.join(recipe.tasks)} models; {data.config} is a "
                             f"{task.kind} benchmark")
@@ -127,6 +127,9 @@ def _train_locked(recipe: Recipe, args: Arguments) -> dict | None:
     tdata.check_trainable(dsd, task, data.dataset, data.config)
     where = f"{data.dataset} [{data.config}]"
     chosen = tdata.select_side_features(dsd["train"].features, data.side_features, where)
+    if chosen and task.kind == "classification" and "side_features" not in args.explicit:
+        chosen = ()  # the default `all` is for regression benchmarks: extra numeric columns of a classification
+        # dataset (e.g. a Hub dataset's scores) are read only when named (`--side-features all|NAMES`)
     if chosen and not recipe.side_features:
         if "side_features" in args.explicit:
             raise ArgumentError(f"--side-features {data.side_features}: {recipe.name} reads the sequence only; pass "

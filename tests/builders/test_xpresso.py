@@ -106,3 +106,25 @@ def test_xpresso_is_declared_with_its_datapack_urls():
     assert spec.window == (7_000, 3_500) and spec.target.side_features == tuple(f.lower() for f in xpresso.FEATURES)
     assert [s.url for s in spec.sources] == [xpresso.DATAPACK + s.name for s in spec.sources]
     assert spec.license == "mit" and spec.reference == "GRCh38_ensembl97"
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda f: f[:5], r"row 3 of hg38_promoters_cage_corrected.bed.gz: strand nan is not \+ or -"),
+    (lambda f: [f[0], "abc", *f[2:]], r"row 3 of hg38_promoters_cage_corrected.bed.gz: start 'abc' is not a whole number"),
+    (lambda f: [*f[:5], "."], r"row 3 of hg38_promoters_cage_corrected.bed.gz: strand '.' is not \+ or -"),
+])
+def test_a_malformed_bed_line_is_one_error_naming_the_row(tmp_path, edit, message):
+    _, pack = _datapack(tmp_path)
+    bed = gzip.decompress((pack / xpresso.BED).read_bytes()).decode().splitlines()
+    bed[2] = "\t".join(edit(bed[2].split("\t")))
+    (pack / xpresso.BED).write_bytes(gzip.compress(("\n".join(bed) + "\n").encode()))
+    with pytest.raises(GeneTableError, match=message):
+        xpresso.load_genes(pack)
+
+
+def test_a_bed_with_too_few_columns_is_one_error(tmp_path):
+    _, pack = _datapack(tmp_path)
+    bed = gzip.decompress((pack / xpresso.BED).read_bytes()).decode().splitlines()
+    (pack / xpresso.BED).write_bytes(gzip.compress(("\n".join("\t".join(b.split("\t")[:5]) for b in bed) + "\n").encode()))
+    with pytest.raises(GeneTableError, match="is not Xpresso's 6-column tab-separated BED"):
+        xpresso.load_genes(pack)

@@ -70,7 +70,7 @@ def test_saved_model_reloads_and_predicts_identically(runs, hub):
     assert torch.equal(first, second)
     saved = pd.read_csv(f"{out}/predictions_test.csv")
     assert saved["id"].tolist() == test["id"].tolist()
-    np.testing.assert_allclose(first[:, 0].numpy(), saved["predicted_label"].to_numpy(), atol=2e-6)
+    np.testing.assert_allclose(first[:, 0].numpy(), saved["predicted_expression"].to_numpy(), atol=2e-6)
     with pytest.raises(ValueError, match="reads 3 side features .*half_life, tf_sites, gc_noise"):
         model(input_ids=ids[:2])
 
@@ -105,7 +105,7 @@ def test_cnn_and_deepenhancer_regression_heads(recipe, extra, hub, tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["problem_type"] == "regression" and config["side_feature_names"] == record["side_features"]
     predictions = pd.read_csv(out / "predictions_test.csv")
-    assert list(predictions.columns) == ["id", "true_label", "predicted_label"] and len(predictions) == 300
+    assert list(predictions.columns) == ["id", "true_expression", "predicted_expression"] and len(predictions) == 300
     card = (out / "README.md").read_text()
     assert "Regression head" in card and "MSE" in card
     if recipe == "cnn":
@@ -136,3 +136,41 @@ def test_word2vec_is_deterministic_and_trained_on_the_given_rows():
     seen = {"ACG", "CGT", "GTA", "TAC", "AAA"}
     assert facts["vocabulary"] == len(seen)
     assert all((np.abs(first[i]).sum() > 0) == (k in seen) for i, k in enumerate(kmer_names()))
+
+
+def test_a_slice_count_that_leaves_empty_slices_is_refused_naming_one_that_fits(tmp_path, capsys):
+    from gbhub.cli import main
+
+    assert main(["build", "synthetic_expression", "--out", str(tmp_path / "hub"), "--cache-dir", str(tmp_path / "c"),
+                 "--no-progress"]) == 0
+    args = ["train", "deeplncloc", "--dataset", str(tmp_path / "hub"), "--config", "synthetic_expression",
+            "--out", str(tmp_path / "run"), "--no-progress", "--epochs", "1", "--max-train-samples", "64"]
+    assert main([*args, "--slices", "600"]) == 2  # 998 3-mers in slices of 2 fill 499 slices
+    err = capsys.readouterr().err
+    assert "fill only 499 slices" in err and "--slices 499" in err and "Traceback" not in err
+    assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_a_classification_datasets_numeric_columns_are_read_only_when_named(tmp_path):
+    import json
+
+    import numpy as np
+
+    from gbhub.builders.hub_layout import SPLITS, write_hub_folder
+    from gbhub.cli import main
+
+    rng = np.random.default_rng(0)
+    import datasets
+
+    rows = lambda: {"sequence": ["".join(rng.choice(list("ACGT"), 60)) for _ in range(40)],  # noqa: E731
+                    "label": [i % 2 for i in range(40)]}
+    write_hub_folder(tmp_path / "data", "toy", {s: rows() for s in SPLITS}, ["a", "b"])
+    for path in (tmp_path / "data" / "toy").glob("*.parquet"):  # a numeric column beside the core ones
+        ds = datasets.Dataset.from_parquet(str(path))
+        ds.add_column("score", rng.normal(size=len(ds)).tolist()).to_parquet(str(path))
+    base = ["train", "cnn", "--dataset", str(tmp_path / "data"), "--config", "toy", "--no-progress", "--epochs", "1"]
+    assert main([*base, "--out", str(tmp_path / "default")]) == 0
+    assert main([*base, "--out", str(tmp_path / "named"), "--side-features", "all"]) == 0
+    read = {name: json.loads((tmp_path / name / "metrics.json").read_text()).get("side_features") for name in
+            ("default", "named")}
+    assert not read["default"] and read["named"] == ["score"]

@@ -163,6 +163,14 @@ class DeepLncLocRecipe(Recipe):
         if slices > length - 2:
             raise ArgumentError(f"--slices {slices} is more than the {length - 2} 3-mers of {length} bp sequences: "
                                 "use fewer slices")
+        slice_bp = -(-(length - 2) // slices)
+        filled = -(-(length - 2) // slice_bp)  # slices holding at least one 3-mer position
+        if filled < slices:  # e.g. 600 slices of 998 3-mers: slices of 2, the last 101 empty
+            if args.slices is not None:
+                raise ArgumentError(f"--slices {slices}: the {length - 2} 3-mers of {length} bp sequences cut into "
+                                    f"slices of {slice_bp} fill only {filled} slices (the rest would be empty); "
+                                    f"pass --slices {filled}, or a count that divides them evenly")
+            slices, slice_bp = filled, -(-(length - 2) // filled)
         splits, truncated, lengths = {}, {}, {}
         for name in ("train", "validation", "test"):
             sequences = arrow_table(dsd[name]).column("sequence").to_pylist()
@@ -185,7 +193,7 @@ class DeepLncLocRecipe(Recipe):
                                       seed=run.seeds[0])
         info = {"input_length_bp": length, "longest_sequence_bp": longest, "truncated": truncated,
                 "long_sequences": args.long_sequences, "slices": slices,
-                "slice_bp": -(-(length - 2) // slices), "encoding": "overlapping 3-mers, word2vec", "word2vec": facts}
+                "slice_bp": slice_bp, "encoding": "overlapping 3-mers, word2vec", "word2vec": facts}
         return Prepared(splits, info, assets={"kmer_vectors": table})
 
     def build_model(self, prepared: Prepared, task: Task, args: DeepLncLocArguments):
