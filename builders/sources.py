@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gbhub.builders.download import cache_root, download
+from gbhub.builders.download import sha256_file as file_sha256
 from gbhub.builders.errors import ChecksumError, CoordinateTableError
 
 logger = logging.getLogger(__name__)
@@ -48,8 +49,6 @@ def fetch_sources(spec, *, coordinates_dir: str | os.PathLike | None = None,
         ChecksumError: a file's sha256 differs from its pin.
         DownloadError: a download failed (resumable).
     """
-    from gbhub.builders.tss import file_sha256
-
     record = {}
     if coordinates_dir is not None:
         folder = Path(coordinates_dir)

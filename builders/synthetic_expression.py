@@ -22,8 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gbhub.builders.download import sha256_file as file_sha256
 from gbhub.builders.hub_layout import RegressionTarget
 from gbhub.builders.synthetic import _put
+from gbhub.builders.tss import GeneTables, read_gene_table
 
 SEED = 20240
 UPSTREAM, DOWNSTREAM = 600, 400  # bp around the TSS: 1,000 bp windows (the paper's are 7,000 + 3,500)
@@ -147,8 +149,6 @@ def _r2(y: np.ndarray, prediction: np.ndarray) -> float:
 
 def load_genes(folder: Path):
     """The generated gene tables of `folder` (`tss.GeneTables`), the known ceiling R² as `verified`."""
-    from gbhub.builders.tss import GeneTables, file_sha256, read_gene_table
-
     names = {split: table_name(split) for split in ("train", "test")}
     tables = {split: read_gene_table(folder / name, SCHEMA, name=name) for split, name in names.items()}
     digests = {name: file_sha256(folder / name) for name in names.values()}

@@ -10,13 +10,12 @@ window is read on the gene's strand with the TSS base at sequence index `upstrea
 so `sequence[upstream]` is the TSS base and `sequence[:upstream]` lies upstream of it on both strands (Xpresso and
 Transformer DeepLncLoc: 7,000 upstream + 3,500 downstream = 10,500 bp). Windows become a split plan
 (`plan.regression_plan`: test = upstream test, validation stratified on the target's deciles) and go through the
-engine every benchmark uses (`build.write_plan_config`).
+engine every benchmark uses (`extract.write_plan_config`).
 """
 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import logging
 import os
@@ -28,8 +27,13 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from gbhub import __version__
+from gbhub.builders import sources as source_files
 from gbhub.builders.errors import CoordinateTableError, GBHubError
-from gbhub.builders.hub_layout import RegressionTarget
+from gbhub.builders.extract import write_plan_config
+from gbhub.builders.hub_layout import SPLITS, VALIDATION_FRACTION, RegressionTarget
+from gbhub.builders.plan import QUANTILE_BINS, regression_plan
+from gbhub.builders.references import REFERENCES, builtin_dir, resolve_reference
 
 logger = logging.getLogger(__name__)
 
@@ -161,15 +165,6 @@ def window_rows(genes: pd.DataFrame, upstream: int, downstream: int, *, name: st
     return genes.drop(columns=["tss"]).assign(start=start, end=end)
 
 
-def file_sha256(path: Path) -> str:
-    """sha256 of a file (hex)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def build_regression(
     spec,
     out_dir: str | os.PathLike,
@@ -191,12 +186,6 @@ def build_regression(
     Returns:
         The config folder.
     """
-    from gbhub.builders import sources as source_files
-    from gbhub.builders.build import write_plan_config
-    from gbhub.builders.hub_layout import VALIDATION_FRACTION
-    from gbhub.builders.plan import regression_plan
-    from gbhub.builders.references import REFERENCES, builtin_dir, resolve_reference
-
     references = dict(references or {})
     if spec.generate is not None:
         fasta, folder = spec.generate(builtin_dir(spec.name, cache_dir))
@@ -220,10 +209,6 @@ def build_regression(
 
 def regression_provenance(spec, genes: GeneTables, resolved, seed: int, plan: pd.DataFrame, fetched: dict) -> dict:
     """The `provenance/<config>.json` record of a regression benchmark (what its card is rendered from)."""
-    from gbhub import __version__
-    from gbhub.builders.hub_layout import SPLITS, VALIDATION_FRACTION
-    from gbhub.builders.plan import QUANTILE_BINS
-
     upstream, downstream = spec.window
     return {
         "config": spec.name,

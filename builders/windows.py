@@ -173,7 +173,7 @@ def build_windows(name: str, out_dir: str | os.PathLike, *, width: int, stride: 
 
     The regions and their splits are those of `name` (its tables and the seed its provenance records), so
     a region's windows land in its split; the windows are read from the same references by the same engine
-    (`build.write_plan_config`).
+    (`extract.write_plan_config`).
 
     Returns:
         The windowed config's folder.
@@ -182,7 +182,8 @@ def build_windows(name: str, out_dir: str | os.PathLike, *, width: int, stride: 
         WindowError: bad window arguments, or no window left in a split.
         LayoutError: `name` has not been built into `out_dir`.
     """
-    from gbhub.builders.build import prepare_inputs, write_plan_config  # lazy: imports datasets
+    from gbhub.builders.build import prepare_inputs  # lazy: imports datasets (gbhub --help stays fast)
+    from gbhub.builders.extract import write_plan_config
     from gbhub.builders.genome import Genome
     from gbhub.builders.hub_layout import SPLITS, VALIDATION_FRACTION, read_provenance
     from gbhub.builders.plan import upstream_plan

@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gbhub.builders.download import sha256_file as file_sha256
 from gbhub.builders.hub_layout import RegressionTarget
 from gbhub.builders.sources import SourceFile
-from gbhub.builders.tss import GeneTableError, GeneTables, file_sha256
+from gbhub.builders.tss import GeneTableError, GeneTables
 
 DATAPACK = "https://krishna.gs.washington.edu/content/members/vagar/Xpresso/data/datasets/"
 INPUT = "Roadmap_FantomAnnotations.InputData.pM10Kb.txt.gz"

@@ -97,7 +97,7 @@ def test_rebuilding_one_config_keeps_the_others_and_failures_leave_the_old_one(b
     before = digests(out)
     import errno
 
-    import gbhub.builders.build as build_module
+    import gbhub.builders.extract as build_module  # the engine that writes each config
 
     original = build_module.write_parquet
     calls = []

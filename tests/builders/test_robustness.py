@@ -219,7 +219,7 @@ def _toy_plan(tmp_path: Path, end: int = 50) -> pd.DataFrame:
 @pytest.mark.parametrize("num_proc", [None, 2])
 def test_a_contig_shorter_than_the_table_needs_is_refused_before_extraction(tmp_path, num_proc, monkeypatch):
     plan = _toy_plan(tmp_path, end=140)
-    monkeypatch.setattr("gbhub.builders.build.write_parquet", lambda *a, **k: pytest.fail("extraction started"))
+    monkeypatch.setattr("gbhub.builders.extract.write_parquet", lambda *a, **k: pytest.fail("extraction started"))
     with pytest.raises(CoordinateTableError, match=r"chr1:40-140 ends past chr1 \(length 100\), row 4 of toy/test.csv"):
         write_plan_config(tmp_path / "hub", "toy", plan, ["n", "p"], {"config": "toy"}, num_proc=num_proc,
                           progress=False)
