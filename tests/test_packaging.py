@@ -96,3 +96,45 @@ def test_ci_runs_the_readme_test_command_verbatim():
     assert block in (root / ".ci" / "run").read_text(encoding="utf-8")
     assert "/gbhub-demo/" in (root / ".gitignore").read_text(encoding="utf-8").split()  # what the quick start writes
     assert "gbhub demo --out gbhub-demo" in readme
+
+
+def test_no_import_cycle_between_modules_even_through_function_level_imports():
+    """A lazy import is for speed (torch, datasets), never to hide a cycle: the module graph, with every
+    import at any depth, has no circle (a package's `__init__` re-exporting its own parts aside)."""
+    modules = dict(_modules())
+    graph = {}
+    for module, path in modules.items():
+        targets = set()
+        for _, name in _imports(path):
+            while name and name not in modules:  # `from a.b import c` names a.b (or the module a.b.c)
+                name = name.rpartition(".")[0]
+            if name and name != module and not module.startswith(name + "."):
+                targets.add(name)
+        graph[module] = targets
+    index, low, stack, on_stack, circles = {}, {}, [], set(), []
+
+    def visit(node):  # Tarjan's strongly connected components
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph.get(node, ()):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                circles.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    assert not circles, circles

@@ -13,7 +13,7 @@ from gbhub.builders.hub_layout import DEFAULT_SEED
 
 # the parser's defaults only: `options` imports no numpy/pandas; the engine is imported in the commands
 from gbhub.builders.regions.options import NegativeOptions
-from gbhub.commands.data import positive_int, seed_int
+from gbhub.commands.argtypes import positive_int, seed_int
 
 
 def register(subparsers) -> None:

@@ -185,7 +185,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from gbhub.builders.hub_layout import card_transaction
 
     if args.spec:  # a user-made benchmark (`gbhub create`): its own path
-        from gbhub.commands.create import cmd_build_spec
+        from gbhub.commands.create import cmd_build_spec  # lazy: only `build --spec` needs the create path
 
         return cmd_build_spec(args)
     from gbhub.builders.references import parse_reference_args  # lazy: references -> genome imports pandas
