@@ -115,13 +115,20 @@ def read_run(path: str | Path) -> Result:
         metrics = _ordered_metrics({k for m in per_seed.values() for k in m.get(split, {})})
         values[split] = {k: tuple(_number(per_seed[s].get(split, {}).get(k)) for s in seeds) for k in metrics}
     hp = dict(record.get("hyperparameters") or {})
-    settings = {k: v for k, v in {**hp, **(record.get("model_arguments") or {}),
-                                  "max_train_samples": record.get("max_train_samples")}.items()
+    settings = {k: v for k, v in {**hp, **(record.get("model_arguments") or {}), **_data_settings(record)}.items()
                 if k not in NOT_SETTINGS}
     return Result(source=str(file.parent), kind="run", config=str(record["config"]), model=str(record["recipe"]),
                   protocol=str(hp.get("protocol") or ""), settings=settings,
                   fingerprint=record.get("dataset_fingerprint"), dataset=record.get("dataset"),
                   seeds=seeds, values=values)
+
+
+def _data_settings(record: Mapping[str, Any]) -> dict:
+    """The data arguments of a run that change its result, as `metrics.json` records them at its top level:
+    `max_train_samples`, and `side_features` (the columns the model read; a record without it predates side
+    features and read none)."""
+    return {"max_train_samples": record.get("max_train_samples"),
+            "side_features": list(record.get("side_features") or [])}
 
 
 def read_card(path_or_id: str | Path, *, source: str | None = None, loader: Callable | None = None) -> list[Result]:
@@ -509,12 +516,19 @@ def _distinguish(entries: list[Entry]) -> None:
                        if len({json.dumps(x.settings.get(k), default=str) for x in same}) > 1})
         data_differs = len({e.fingerprint for e in same}) > 1
         for e in same:
-            parts = [f"{k}={e.settings.get(k)}" for k in keys]
+            parts = [f"{k}={_setting_text(e.settings.get(k))}" for k in keys]
             if data_differs:
                 parts.append(f"data {str(e.fingerprint)[:8]}")
             if e.kind == "card" or not parts:
                 parts.append(e.sources[0])
             e.label = f"{e.label} [{', '.join(parts)}]"
+
+
+def _setting_text(value) -> str:
+    """A setting as a label names it: a list as its items joined by commas (`none` when empty)."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value)) or "none"
+    return str(value)
 
 
 # ------------------------------------------------------------------------------------------------ the board

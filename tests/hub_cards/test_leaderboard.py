@@ -23,7 +23,7 @@ def _metrics(seed: int, shift: float = 0.0) -> dict:
 
 
 def write_run(folder: Path, config: str, seeds, *, recipe="cnn", protocol="paper", lr=1e-3, shift=0.0,
-              fingerprint="f" * 64, dataset=None) -> Path:
+              fingerprint="f" * 64, dataset=None, side_features=None) -> Path:
     """A run folder as `gbhub train` writes it (only what the leaderboard reads), without training."""
     per_seed = {str(s): _metrics(s, shift) for s in seeds}
     best = str(seeds[0])
@@ -35,6 +35,8 @@ def write_run(folder: Path, config: str, seeds, *, recipe="cnn", protocol="paper
         "model_arguments": {"hidden_size": 512}, "max_train_samples": None,
         "dataset_fingerprint": fingerprint, "dataset": dataset, "card_dataset_id": None,
     }
+    if side_features is not None:  # a record from before side features has no such key
+        record["side_features"] = list(side_features)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "metrics.json").write_text(json.dumps(record))
     if len(seeds) > 1:  # seed folders hold their own metrics.json: part of the run, not runs of their own
@@ -96,6 +98,18 @@ def test_protocols_settings_data_and_split_protocols_are_never_averaged(tmp_path
     comparison = [c for c in board["comparisons"] if c["label"] == "cnn (paper)"]
     assert len(comparison) == 1 and "upstream" not in comparison[0]  # no upstream row has the same settings
     assert comparison[0]["leakfree"]["mean"] == pytest.approx(_expected([1, 2], shift=-0.1)[0])
+
+
+def test_runs_with_and_without_side_features_are_separate_rows_named_by_them(tmp_path):
+    write_run(tmp_path / "plain", "x", [1, 2], side_features=[])
+    write_run(tmp_path / "old", "x", [3])  # recorded before side features existed: read none, same row as []
+    write_run(tmp_path / "side", "x", [1, 2], side_features=["halflife", "gc"], shift=0.05)
+    board = lb.build_board(lb.read_sources([str(tmp_path)]), published=[])
+    assert [(e["label"], e["n_seeds"]) for e in board["entries"]] == [
+        ("cnn (paper) [side_features=halflife,gc]", 2), ("cnn (paper) [side_features=none]", 3)]
+    side = _entry(board, label="cnn (paper) [side_features=halflife,gc]")
+    assert side["settings"]["side_features"] == ["halflife", "gc"]
+    assert side["stats"]["test"]["accuracy"]["mean"] == pytest.approx(_expected([1, 2], shift=0.05)[0])
 
 
 def test_upstream_and_variants_side_by_side_with_gap_and_published_protocols(tmp_path):
