@@ -656,6 +656,16 @@ def format_stat(st: Mapping[str, Any] | None, metric: str, *, digits: int = 1) -
     return f"{text} ({st['n']})"
 
 
+def format_gap(gap: float | None, metric: str, *, digits: int = 1) -> str:
+    """A difference of two means as `format_stat` shows them: `"-10.0"` points for bounded metrics, `"-0.042"` for
+    the others (R², MSE, ...), `–` when absent."""
+    if gap is None:
+        return "–"
+    if metric in PERCENT_METRICS:
+        return f"{gap * 100.0:+.{digits}f}"
+    return f"{gap:+.3f}"
+
+
 def _cell(value) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
@@ -740,14 +750,13 @@ def _comparison_table(rows: Sequence[Mapping[str, Any]]) -> str:
         for protocol in SPLIT_PROTOCOLS:
             cells.append(format_stat(c.get(protocol), metric) if c.get(protocol) else "–")
         for variant in ("leakfree", "chromsplit"):
-            gap = c.get(f"gap_{variant}")
-            scale = 100.0 if metric in PERCENT_METRICS else 1.0
-            cells.append("–" if gap is None else f"{gap * scale:+.1f}")
+            cells.append(format_gap(c.get(f"gap_{variant}"), metric))
         body.append(cells)
     bases = {c.get("base_split", "upstream") for c in rows}
     base = "upstream split" if bases == {"upstream"} else "own split" if bases == {"own split"} else "upstream or own split"
     header = ["Model", f"{base} ({name})", "`_leakfree`", "`_chromsplit`", "gap, leak-free", "gap, chromsplit"]
-    return (f"Same model, {base} vs the audit's variants (test {name}; gap = variant − {base}, points):\n\n"
+    unit = ", points" if metric in PERCENT_METRICS else ""
+    return (f"Same model, {base} vs the audit's variants (test {name}; gap = variant − {base}{unit}):\n\n"
             + _table(header, ["---"] + ["---:"] * 5, body))
 
 

@@ -340,3 +340,22 @@ def test_the_headline_metric_defaults_to_accuracy_or_r2_for_regression_runs(tmp_
     assert _entry(board, config="synthetic_expression")["stats"]["test"]["r2"]["mean"] == pytest.approx(0.65)
     both = lb.build_board(lb.read_sources([str(tmp_path / "classes"), str(regression)]), published=[])
     assert both["metric"] == "accuracy" and len(both["entries"]) == 2
+
+
+def write_regression_run(folder: Path, config: str, seeds, shift: float = 0.0) -> Path:
+    """A regression run folder: R², Pearson, Spearman, MSE, MAE per seed (known values)."""
+    write_run(folder, config, seeds)
+    record = json.loads((folder / "metrics.json").read_text())
+    scores = {str(s): {split: {"r2": 0.5 + 0.01 * s + shift, "pearson": 0.7, "spearman": 0.7, "mse": 0.4 - shift,
+                               "mae": 0.5, "loss": 0.4} for split in ("train", "validation", "test")} for s in seeds}
+    record.update(task="regression", per_seed=scores, metrics=scores[str(seeds[0])])
+    (folder / "metrics.json").write_text(json.dumps(record))
+    return folder
+
+
+def test_regression_gaps_have_three_decimals_and_are_not_points(tmp_path):
+    write_regression_run(tmp_path / "e", "expr", [1, 2])
+    write_regression_run(tmp_path / "e_lf", "expr_leakfree", [1, 2], shift=-0.0426)
+    text = lb.render_markdown(lb.build_board(lb.read_sources([str(tmp_path)]), published=[]))
+    assert "| cnn (paper) | 0.515 ± 0.007 (2) | 0.472 ± 0.007 (2) | – | -0.043 | – |" in text
+    assert "gap = variant − upstream split):" in text and "points" not in text
