@@ -224,3 +224,13 @@ def test_a_hub_dataset_id_gives_the_audits_and_provenance_of_its_configs(hub, tr
     assert board["leakage"]["synthetic"]["flags"] == []  # read: the synthetic splits do not leak
     with pytest.raises(LeaderboardError, match="no such folder, and not a Hub dataset id"):
         cmd.make_leaderboard([str(runs / "synthetic" / "cnn")], tmp_path / "b2", dataset=str(tmp_path / "x" / "y"))
+
+
+def test_printed_rows_use_each_benchmarks_headline_metric(capsys):
+    stat = {"mean": 0.5, "std": None, "n": 1}
+    board = {"metric": "accuracy", "headline_metrics": {"a": "accuracy", "expr": "r2"},
+             "entries": [{"base": base, "split_protocol": "upstream", "label": "cnn", "stats": {"test": {metric: stat}}}
+                         for base, metric in (("a", "accuracy"), ("expr", "r2"))]}
+    cmd.print_board(board, {})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("test accuracy 50.0 (1)") and lines[1].endswith("test r2 0.500 (1)")

@@ -353,6 +353,57 @@ def write_regression_run(folder: Path, config: str, seeds, shift: float = 0.0) -
     return folder
 
 
+def _png_width(data: bytes) -> int:
+    return int.from_bytes(data[16:20], "big")
+
+
+def test_a_mixed_board_has_a_headline_metric_and_columns_per_benchmark(tmp_path):
+    write_run(tmp_path / "a", "a", [1, 2])
+    write_run(tmp_path / "a_lf", "a_leakfree", [1, 2], shift=-0.1)
+    write_regression_run(tmp_path / "e", "expr", [1, 2])
+    write_regression_run(tmp_path / "e_lf", "expr_leakfree", [1, 2], shift=-0.0426)
+    results = lb.read_sources([str(tmp_path)])
+    board = lb.build_board(results, published=[])
+    assert board["metric"] == "accuracy" and board["headline_metrics"] == {"a": "accuracy", "expr": "r2"}
+    by_base = {c["base"]: c for c in board["comparisons"]}
+    assert by_base["a"]["metric"] == "accuracy" and by_base["a"]["gap_leakfree"] == pytest.approx(-0.1)
+    assert by_base["expr"]["metric"] == "r2" and by_base["expr"]["gap_leakfree"] == pytest.approx(-0.0426)
+    text = lb.render_markdown(board)
+    classification, regression = text.split("## a\n", 1)[1].split("## expr\n", 1)
+    assert "| Accuracy | F1 | MCC | AUROC | AUPRC |" in classification and "R²" not in classification
+    assert "| R² | Pearson r | Spearman ρ | MSE | MAE |" in regression and "Accuracy" not in regression
+    assert "–" not in regression.split("Same model", 1)[0].replace("| – |", "")  # no empty columns of another task
+    assert "(test Accuracy; gap = variant − upstream split, points)" in classification
+    assert "(test R²; gap = variant − upstream split):" in regression and "points" not in regression
+    assert "| -10.0 | – |" in classification and "| -0.043 | – |" in regression  # three decimals, as format_stat
+    one = {k: p.read_bytes() for k, p in lb.write_board(board, tmp_path / "one").items()}
+    again = lb.build_board(results, published=[])
+    two = {k: p.read_bytes() for k, p in lb.write_board(again, tmp_path / "two").items()}
+    assert one == two
+    assert _png_width(one["plot"]) == 2 * 460  # a panel per benchmark: the regression one is plotted on R²
+    requested = lb.build_board(results, published=[], metric="auroc")
+    assert requested["metric"] == "auroc" and requested["headline_metrics"] == {"a": "auroc", "expr": "r2"}
+
+
+def test_the_card_section_of_a_mixed_board_names_each_headline(tmp_path):
+    from gbhub.builders.hub_layout import baselines_path
+
+    write_run(tmp_path / "runs" / "a", "a", [1, 2])
+    write_regression_run(tmp_path / "runs" / "e", "expr", [1, 2])
+    board = lb.build_board(lb.read_sources([str(tmp_path / "runs")]), published=[])
+    data = tmp_path / "hub"
+    for config in ("a", "expr"):  # configs_in: provenance and Parquet present
+        (data / "provenance").mkdir(parents=True, exist_ok=True)
+        (data / "provenance" / f"{config}.json").write_text("{}")
+        (data / config).mkdir()
+        (data / config / "train-00000-of-00001.parquet").write_bytes(b"")
+    lb.store_in_dataset(board, data)
+    assert baselines_path(data, lb.PLOT_FILE).is_file()
+    section = lb.render_baselines_section(data)
+    assert "![Test accuracy or R² per benchmark" in section
+    assert "### Baselines on `expr`" in section and "| R² |" in section.split("### Baselines on `expr`", 1)[1]
+
+
 def test_regression_gaps_have_three_decimals_and_are_not_points(tmp_path):
     write_regression_run(tmp_path / "e", "expr", [1, 2])
     write_regression_run(tmp_path / "e_lf", "expr_leakfree", [1, 2], shift=-0.0426)

@@ -59,8 +59,9 @@ def register(subparsers) -> None:
     board.add_argument("--out", required=True, type=Path, metavar="DIR",
                        help="folder for leaderboard.md, leaderboard.json and leaderboard.png")
     board.add_argument("--metric", default=None, metavar="NAME",
-                       help="headline metric of the plot and of the upstream-vs-variant comparison (default: "
-                            "accuracy, or r2 when the results are regression; or f1, mcc, auroc, auprc, pearson, ...)")
+                       help="headline metric of the plot and of the upstream-vs-variant comparison, for every "
+                            "benchmark that has it (default, and for the others: accuracy for classification, r2 "
+                            "for regression; or f1, mcc, auroc, auprc, pearson, ...)")
     board.add_argument("--no-published", action="store_true", help="leave the published figures out")
     board.add_argument("--no-progress", action="store_true", help="hide progress bars (Hub downloads)")
     board.set_defaults(func=run_leaderboard)
@@ -159,10 +160,10 @@ def _hub_dataset_files(repo_id: str, configs: Sequence[str], hub_download: Calla
 
 
 def print_board(board: dict, written: dict) -> None:
-    from gbhub.hub_cards.leaderboard import format_stat
+    from gbhub.hub_cards.leaderboard import board_headline, format_stat
 
-    metric = board["metric"]
     for e in board["entries"]:
+        metric = board_headline(board, e["base"])  # accuracy for a classification benchmark, R² for a regression one
         st = e["stats"].get("test", {}).get(metric)
         split = e.get("split_label") or e["split_protocol"]
         print(f"{e['base']:<34} {split:<10} {e['label']:<28} test {metric} {format_stat(st, metric)}")
