@@ -115,13 +115,20 @@ def read_run(path: str | Path) -> Result:
         metrics = _ordered_metrics({k for m in per_seed.values() for k in m.get(split, {})})
         values[split] = {k: tuple(_number(per_seed[s].get(split, {}).get(k)) for s in seeds) for k in metrics}
     hp = dict(record.get("hyperparameters") or {})
-    settings = {k: v for k, v in {**hp, **(record.get("model_arguments") or {}),
-                                  "max_train_samples": record.get("max_train_samples")}.items()
+    settings = {k: v for k, v in {**hp, **(record.get("model_arguments") or {}), **_data_settings(record)}.items()
                 if k not in NOT_SETTINGS}
     return Result(source=str(file.parent), kind="run", config=str(record["config"]), model=str(record["recipe"]),
                   protocol=str(hp.get("protocol") or ""), settings=settings,
                   fingerprint=record.get("dataset_fingerprint"), dataset=record.get("dataset"),
                   seeds=seeds, values=values)
+
+
+def _data_settings(record: Mapping[str, Any]) -> dict:
+    """The data arguments of a run that change its result, as `metrics.json` records them at its top level:
+    `max_train_samples`, and `side_features` (the columns the model read; a record without it predates side
+    features and read none)."""
+    return {"max_train_samples": record.get("max_train_samples"),
+            "side_features": list(record.get("side_features") or [])}
 
 
 def read_card(path_or_id: str | Path, *, source: str | None = None, loader: Callable | None = None) -> list[Result]:
@@ -509,12 +516,19 @@ def _distinguish(entries: list[Entry]) -> None:
                        if len({json.dumps(x.settings.get(k), default=str) for x in same}) > 1})
         data_differs = len({e.fingerprint for e in same}) > 1
         for e in same:
-            parts = [f"{k}={e.settings.get(k)}" for k in keys]
+            parts = [f"{k}={_setting_text(e.settings.get(k))}" for k in keys]
             if data_differs:
                 parts.append(f"data {str(e.fingerprint)[:8]}")
             if e.kind == "card" or not parts:
                 parts.append(e.sources[0])
             e.label = f"{e.label} [{', '.join(parts)}]"
+
+
+def _setting_text(value) -> str:
+    """A setting as a label names it: a list as its items joined by commas (`none` when empty)."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value)) or "none"
+    return str(value)
 
 
 # ------------------------------------------------------------------------------------------------ the board
@@ -532,13 +546,16 @@ def build_board(results: Sequence[Result], *, dataset: str | Path | None = None,
         audits: `{config: audit report}` to use instead of reading them (e.g. downloaded from the Hub).
         provenances: `{config: provenance}` likewise.
         published: the published figures (default: the packaged ones).
-        metric: the headline metric of the plot and of the split comparison (default: accuracy when a
-            classification result is present, else R² for regression results).
+        metric: the requested headline metric of the plot and of the split comparison, used for every benchmark
+            that has it (`headline_metric`); the others keep their own (accuracy for classification, R² for
+            regression). Refused when no result has it.
 
     Returns:
-        `{"schema_version", "metric", "entries", "published", "leakage", "comparisons", "configs"}` with
-        entries as dicts (sorted), published figures of the configs present, leak figures and flags per
-        config, and the upstream-vs-variant comparisons.
+        `{"schema_version", "metric", "headline_metrics", "entries", "published", "leakage", "comparisons",
+        "configs"}`: `metric` the requested metric (default: accuracy when a classification result is present,
+        else R²), `headline_metrics` `{benchmark: its headline metric}`; entries as dicts (sorted), published
+        figures of the configs present, leak figures and flags per config, and the upstream-vs-variant
+        comparisons (each on its benchmark's headline metric).
     """
     audits = dict(audits or {})
     provenances = dict(provenances or {})
@@ -560,12 +577,13 @@ def build_board(results: Sequence[Result], *, dataset: str | Path | None = None,
                     audits[config] = report
     entries = group_results(results, provenances)
     present = {m for e in entries for m in e.stats.get("test", {})}
-    if metric is None:
-        metric = next((m for m in ("accuracy", "r2", *_ordered_metrics(present)) if m in present), "accuracy")
-    elif entries and metric not in present:
+    if metric is not None and entries and metric not in present:
         raise LeaderboardError(f"--metric {metric}: no result has a test {metric}; choose among "
                                f"{', '.join(_ordered_metrics(present))}")
     bases = sorted({e.base for e in entries})
+    headline = {base: headline_metric({m for e in entries if e.base == base for m in e.stats.get("test", {})}, metric)
+                for base in bases}
+    metric = metric or headline_metric(present)
     shown = [p for p in (published_results() if published is None else published) if p.config in bases]
     leakage = {}
     for config in sorted(audits):
@@ -575,11 +593,12 @@ def build_board(results: Sequence[Result], *, dataset: str | Path | None = None,
     return {
         "schema_version": SCHEMA_VERSION,
         "metric": metric,
+        "headline_metrics": headline,
         "configs": sorted({(e.base, e.split, e.config) for e in entries}),
         "entries": [_entry_json(e) for e in entries],
         "published": [p.__dict__ for p in shown],
         "leakage": leakage,
-        "comparisons": split_comparisons(entries, metric),
+        "comparisons": split_comparisons(entries, headline),
     }
 
 
@@ -598,8 +617,9 @@ def _read_json(path: Path) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def split_comparisons(entries: Sequence[Entry], metric: str = "accuracy") -> list[dict]:
-    """The same model (same label) on the upstream split and on `_leakfree` / `_chromsplit`, side by side.
+def split_comparisons(entries: Sequence[Entry], metric: str | Mapping[str, str] = "accuracy") -> list[dict]:
+    """The same model (same label) on the upstream split and on `_leakfree` / `_chromsplit`, side by side, on
+    `metric` (one for every benchmark, or `{benchmark: metric}`, accuracy for a benchmark it lacks).
 
     Returns:
         One dict per (base, model) present on at least two split protocols: `{"base", "label", "metric",
@@ -613,9 +633,10 @@ def split_comparisons(entries: Sequence[Entry], metric: str = "accuracy") -> lis
     for (base, label), splits in sorted(by_model.items()):
         if len(splits) < 2:
             continue
-        row: dict[str, Any] = {"base": base, "label": label, "metric": metric}
+        chosen = metric if isinstance(metric, str) else metric.get(base, "accuracy")
+        row: dict[str, Any] = {"base": base, "label": label, "metric": chosen}
         for protocol, e in splits.items():
-            st = e.stats.get("test", {}).get(metric)
+            st = e.stats.get("test", {}).get(chosen)
             row[protocol] = {"config": e.config, **st} if st else None
             if protocol == "upstream":
                 row["base_split"] = e.split_label or "upstream"
@@ -642,6 +663,16 @@ def format_stat(st: Mapping[str, Any] | None, metric: str, *, digits: int = 1) -
     return f"{text} ({st['n']})"
 
 
+def format_gap(gap: float | None, metric: str, *, digits: int = 1) -> str:
+    """A difference of two means as `format_stat` shows them: `"-10.0"` points for bounded metrics, `"-0.042"` for
+    the others (R², MSE, ...), `–` when absent."""
+    if gap is None:
+        return "–"
+    if metric in PERCENT_METRICS:
+        return f"{gap * 100.0:+.{digits}f}"
+    return f"{gap:+.3f}"
+
+
 def _cell(value) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
@@ -652,14 +683,32 @@ def _table(header: Sequence[str], align: Sequence[str], rows: Sequence[Sequence]
     return "\n".join(lines)
 
 
-def board_metrics(board: Mapping[str, Any]) -> list[str]:
-    """The test metrics any entry has, in card order."""
-    return _ordered_metrics({m for e in board["entries"] for m in e["stats"].get("test", {})}) or ["accuracy"]
+def headline_metric(present: Iterable[str], requested: str | None = None) -> str:
+    """The headline metric of a benchmark whose results have the test metrics `present`: `requested` when they
+    have it, else accuracy (classification), else R² (regression), else the first present; accuracy for none."""
+    present = set(present)
+    return next((m for m in (requested, "accuracy", "r2", *_ordered_metrics(present)) if m in present), "accuracy")
+
+
+def board_headline(board: Mapping[str, Any], base: str) -> str:
+    """A benchmark's headline metric on a board (a board without `headline_metrics` has one for all: `metric`)."""
+    return (board.get("headline_metrics") or {}).get(base) or board["metric"]
+
+
+def board_metrics(board: Mapping[str, Any], base: str | None = None) -> list[str]:
+    """The test metrics any entry (of benchmark `base`, when given) has, in card order; with published figures of
+    `base` on the board, accuracy among them."""
+    metrics = {m for e in board["entries"] if base is None or e["base"] == base for m in e["stats"].get("test", {})}
+    if base is not None and any(p["config"] == base for p in board.get("published") or []):
+        metrics.add("accuracy")
+    return _ordered_metrics(metrics) or ["accuracy"]
 
 
 def render_config_tables(board: Mapping[str, Any], bases: Sequence[str] | None = None, *, heading: str = "##",
                          title: str = "{base}") -> str:
-    """Per benchmark: our rows and the published figures (test split), leak flags, and the split comparison.
+    """Per benchmark: our rows and the published figures (test split), leak flags, and the split comparison;
+    the columns are the metrics of that benchmark's rows (a classification and a regression benchmark do not
+    share columns).
 
     Args:
         board: from `build_board` (or `read_board`).
@@ -667,7 +716,6 @@ def render_config_tables(board: Mapping[str, Any], bases: Sequence[str] | None =
         heading: the Markdown heading level of each benchmark.
         title: the heading text, `{base}` replaced by the benchmark's name.
     """
-    metrics = board_metrics(board)
     bases = sorted({e["base"] for e in board["entries"]}) if bases is None else list(bases)
     leakage = board.get("leakage") or {}
     parts = []
@@ -675,6 +723,7 @@ def render_config_tables(board: Mapping[str, Any], bases: Sequence[str] | None =
         entries = [e for e in board["entries"] if e["base"] == base]
         if not entries:
             continue
+        metrics = board_metrics(board, base)
         rows = []
         for e in entries:
             rows.append([e["label"], _number_kind(e), f"{e.get('split_label') or e['split_protocol']} (`{e['config']}`)",
@@ -726,14 +775,13 @@ def _comparison_table(rows: Sequence[Mapping[str, Any]]) -> str:
         for protocol in SPLIT_PROTOCOLS:
             cells.append(format_stat(c.get(protocol), metric) if c.get(protocol) else "–")
         for variant in ("leakfree", "chromsplit"):
-            gap = c.get(f"gap_{variant}")
-            scale = 100.0 if metric in PERCENT_METRICS else 1.0
-            cells.append("–" if gap is None else f"{gap * scale:+.1f}")
+            cells.append(format_gap(c.get(f"gap_{variant}"), metric))
         body.append(cells)
     bases = {c.get("base_split", "upstream") for c in rows}
     base = "upstream split" if bases == {"upstream"} else "own split" if bases == {"own split"} else "upstream or own split"
     header = ["Model", f"{base} ({name})", "`_leakfree`", "`_chromsplit`", "gap, leak-free", "gap, chromsplit"]
-    return (f"Same model, {base} vs the audit's variants (test {name}; gap = variant − {base}, points):\n\n"
+    unit = ", points" if metric in PERCENT_METRICS else ""
+    return (f"Same model, {base} vs the audit's variants (test {name}; gap = variant − {base}{unit}):\n\n"
             + _table(header, ["---"] + ["---:"] * 5, body))
 
 
@@ -763,25 +811,25 @@ def render_markdown(board: Mapping[str, Any]) -> str:
 
 def plot_board(board: Mapping[str, Any], path: str | Path, bases: Sequence[str] | None = None) -> Path | None:
     """Per benchmark, our rows (mean with ± std error bars, one colour per split protocol) and the published
-    figures as markers, on the board's metric; a byte-reproducible PNG. None when there is nothing to plot."""
+    figures as markers, on each benchmark's headline metric (`board_headline`); a byte-reproducible PNG. None
+    when there is nothing to plot."""
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    metric = board["metric"]
     bases = sorted({e["base"] for e in board["entries"]}) if bases is None else list(bases)
     panels = []
     for base in bases:
+        metric = board_headline(board, base)
         ours = [e for e in board["entries"] if e["base"] == base and e["stats"].get("test", {}).get(metric)]
         published = [p for p in board.get("published") or [] if p["config"] == base and metric == "accuracy"]
         if ours or published:
-            panels.append((base, ours, published))
+            panels.append((base, metric, ours, published))
     if not panels:
         return None
-    scale = 100.0 if metric in PERCENT_METRICS else 1.0
     colours = {"upstream": "tab:blue", "leakfree": "tab:orange", "chromsplit": "tab:green"}
     markers = ["D", "s", "^", "v", "P", "X"]
-    models = sorted({p["model"] for _, _, pub in panels for p in pub})
+    models = sorted({p["model"] for _, _, _, pub in panels for p in pub})
     ncols = min(3, len(panels))
     nrows = -(-len(panels) // ncols)
     with matplotlib.rc_context(matplotlib.rcParamsDefault):
@@ -790,7 +838,8 @@ def plot_board(board: Mapping[str, Any], path: str | Path, bases: Sequence[str] 
         axes = fig.subplots(nrows, ncols, squeeze=False)
         for ax in axes.flat[len(panels):]:
             ax.set_visible(False)
-        for ax, (base, ours, published) in zip(axes.flat, panels):
+        for ax, (base, metric, ours, published) in zip(axes.flat, panels):
+            scale = 100.0 if metric in PERCENT_METRICS else 1.0
             labels = sorted({e["label"] for e in ours})
             for e in ours:
                 st = e["stats"]["test"][metric]
@@ -880,7 +929,9 @@ def render_baselines_section(dataset_dir: str | Path) -> str:
                              if all(c[p]["config"] in present for p in SPLIT_PROTOCOLS if c.get(p))]}
     bases = sorted({e["base"] for e in kept})
     plot = baselines_path(dataset_dir, PLOT_FILE)
-    image = (f"\n\n![Test {board['metric']} per benchmark: ours with ± std error bars, published figures as markers]"
+    names = " or ".join(dict.fromkeys(CARD_METRICS.get(m, m) if m != "accuracy" else m
+                                      for m in (board_headline(board, b) for b in bases)))
+    image = (f"\n\n![Test {names} per benchmark: ours with ± std error bars, published figures as markers]"
              f"({plot.relative_to(Path(dataset_dir)).as_posix()})") if plot.is_file() else ""
     return ("## Baselines\n\n"
             "Models trained on these configs (`gbhub baselines`, `gbhub leaderboard`), beside the published figures. "

@@ -92,6 +92,31 @@ def test_baselines_skips_finished_runs_and_resumes_only_the_missing_one(hub, tra
                                           protocol="paper", overrides=SMOKE)[0], (1, 2, 3), SMOKE)
 
 
+def test_a_smoke_run_is_not_finished_for_a_call_without_the_smoke_overrides(hub, trained):
+    runs, _, _ = trained
+
+    def item(overrides):
+        return cmd.plan_grid(hub, runs, seeds=SEEDS, recipes=["cnn"], configs=["synthetic"], protocol="paper",
+                             overrides=overrides)[0]
+
+    assert cmd.finished(item(SMOKE), SEEDS, SMOKE)
+    for overrides in ({}, {"max_steps": 3}, {"max_train_samples": 64}, {**SMOKE, "epochs": 2},
+                      {**SMOKE, "max_steps": 4}):
+        assert not cmd.finished(item(overrides), SEEDS, overrides), overrides
+    assert cmd.finished(item({**SMOKE, "epochs": 10}), SEEDS, {**SMOKE, "epochs": 10})  # the paper protocol's own
+
+
+@pytest.mark.parametrize("flag, value", [("--epochs", "0"), ("--max-steps", "-1"), ("--max-train-samples", "0"),
+                                         ("--max-steps", "two"), ("--seeds", "1,1"), ("--seeds", "-3")])
+def test_baselines_refuses_bad_numbers_before_any_work(tmp_path, capsys, monkeypatch, flag, value):
+    monkeypatch.setattr(cmd, "baselines", lambda *a, **k: pytest.fail("baselines ran with a bad number"))
+    with pytest.raises(SystemExit) as err:
+        main(["baselines", str(tmp_path), "--out", str(tmp_path / "runs"), flag, value])
+    assert err.value.code == 2
+    message = capsys.readouterr().err
+    assert f"argument {flag}" in message and ("expected" in message or "seeds" in message or "duplicates" in message)
+
+
 def test_the_default_grid_is_every_from_scratch_baseline_weighted_by_its_cost(hub, tmp_path):
     items = cmd.plan_grid(hub, tmp_path, seeds=SEEDS, recipes=cmd.DEFAULT_RECIPES, configs=["synthetic"],
                           protocol="paper", overrides={})
@@ -199,3 +224,13 @@ def test_a_hub_dataset_id_gives_the_audits_and_provenance_of_its_configs(hub, tr
     assert board["leakage"]["synthetic"]["flags"] == []  # read: the synthetic splits do not leak
     with pytest.raises(LeaderboardError, match="no such folder, and not a Hub dataset id"):
         cmd.make_leaderboard([str(runs / "synthetic" / "cnn")], tmp_path / "b2", dataset=str(tmp_path / "x" / "y"))
+
+
+def test_printed_rows_use_each_benchmarks_headline_metric(capsys):
+    stat = {"mean": 0.5, "std": None, "n": 1}
+    board = {"metric": "accuracy", "headline_metrics": {"a": "accuracy", "expr": "r2"},
+             "entries": [{"base": base, "split_protocol": "upstream", "label": "cnn", "stats": {"test": {metric: stat}}}
+                         for base, metric in (("a", "accuracy"), ("expr", "r2"))]}
+    cmd.print_board(board, {})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("test accuracy 50.0 (1)") and lines[1].endswith("test r2 0.500 (1)")

@@ -23,7 +23,7 @@ def _metrics(seed: int, shift: float = 0.0) -> dict:
 
 
 def write_run(folder: Path, config: str, seeds, *, recipe="cnn", protocol="paper", lr=1e-3, shift=0.0,
-              fingerprint="f" * 64, dataset=None) -> Path:
+              fingerprint="f" * 64, dataset=None, side_features=None) -> Path:
     """A run folder as `gbhub train` writes it (only what the leaderboard reads), without training."""
     per_seed = {str(s): _metrics(s, shift) for s in seeds}
     best = str(seeds[0])
@@ -35,6 +35,8 @@ def write_run(folder: Path, config: str, seeds, *, recipe="cnn", protocol="paper
         "model_arguments": {"hidden_size": 512}, "max_train_samples": None,
         "dataset_fingerprint": fingerprint, "dataset": dataset, "card_dataset_id": None,
     }
+    if side_features is not None:  # a record from before side features has no such key
+        record["side_features"] = list(side_features)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "metrics.json").write_text(json.dumps(record))
     if len(seeds) > 1:  # seed folders hold their own metrics.json: part of the run, not runs of their own
@@ -96,6 +98,18 @@ def test_protocols_settings_data_and_split_protocols_are_never_averaged(tmp_path
     comparison = [c for c in board["comparisons"] if c["label"] == "cnn (paper)"]
     assert len(comparison) == 1 and "upstream" not in comparison[0]  # no upstream row has the same settings
     assert comparison[0]["leakfree"]["mean"] == pytest.approx(_expected([1, 2], shift=-0.1)[0])
+
+
+def test_runs_with_and_without_side_features_are_separate_rows_named_by_them(tmp_path):
+    write_run(tmp_path / "plain", "x", [1, 2], side_features=[])
+    write_run(tmp_path / "old", "x", [3])  # recorded before side features existed: read none, same row as []
+    write_run(tmp_path / "side", "x", [1, 2], side_features=["halflife", "gc"], shift=0.05)
+    board = lb.build_board(lb.read_sources([str(tmp_path)]), published=[])
+    assert [(e["label"], e["n_seeds"]) for e in board["entries"]] == [
+        ("cnn (paper) [side_features=halflife,gc]", 2), ("cnn (paper) [side_features=none]", 3)]
+    side = _entry(board, label="cnn (paper) [side_features=halflife,gc]")
+    assert side["settings"]["side_features"] == ["halflife", "gc"]
+    assert side["stats"]["test"]["accuracy"]["mean"] == pytest.approx(_expected([1, 2], shift=0.05)[0])
 
 
 def test_upstream_and_variants_side_by_side_with_gap_and_published_protocols(tmp_path):
@@ -326,3 +340,73 @@ def test_the_headline_metric_defaults_to_accuracy_or_r2_for_regression_runs(tmp_
     assert _entry(board, config="synthetic_expression")["stats"]["test"]["r2"]["mean"] == pytest.approx(0.65)
     both = lb.build_board(lb.read_sources([str(tmp_path / "classes"), str(regression)]), published=[])
     assert both["metric"] == "accuracy" and len(both["entries"]) == 2
+
+
+def write_regression_run(folder: Path, config: str, seeds, shift: float = 0.0) -> Path:
+    """A regression run folder: R², Pearson, Spearman, MSE, MAE per seed (known values)."""
+    write_run(folder, config, seeds)
+    record = json.loads((folder / "metrics.json").read_text())
+    scores = {str(s): {split: {"r2": 0.5 + 0.01 * s + shift, "pearson": 0.7, "spearman": 0.7, "mse": 0.4 - shift,
+                               "mae": 0.5, "loss": 0.4} for split in ("train", "validation", "test")} for s in seeds}
+    record.update(task="regression", per_seed=scores, metrics=scores[str(seeds[0])])
+    (folder / "metrics.json").write_text(json.dumps(record))
+    return folder
+
+
+def _png_width(data: bytes) -> int:
+    return int.from_bytes(data[16:20], "big")
+
+
+def test_a_mixed_board_has_a_headline_metric_and_columns_per_benchmark(tmp_path):
+    write_run(tmp_path / "a", "a", [1, 2])
+    write_run(tmp_path / "a_lf", "a_leakfree", [1, 2], shift=-0.1)
+    write_regression_run(tmp_path / "e", "expr", [1, 2])
+    write_regression_run(tmp_path / "e_lf", "expr_leakfree", [1, 2], shift=-0.0426)
+    results = lb.read_sources([str(tmp_path)])
+    board = lb.build_board(results, published=[])
+    assert board["metric"] == "accuracy" and board["headline_metrics"] == {"a": "accuracy", "expr": "r2"}
+    by_base = {c["base"]: c for c in board["comparisons"]}
+    assert by_base["a"]["metric"] == "accuracy" and by_base["a"]["gap_leakfree"] == pytest.approx(-0.1)
+    assert by_base["expr"]["metric"] == "r2" and by_base["expr"]["gap_leakfree"] == pytest.approx(-0.0426)
+    text = lb.render_markdown(board)
+    classification, regression = text.split("## a\n", 1)[1].split("## expr\n", 1)
+    assert "| Accuracy | F1 | MCC | AUROC | AUPRC |" in classification and "R²" not in classification
+    assert "| R² | Pearson r | Spearman ρ | MSE | MAE |" in regression and "Accuracy" not in regression
+    assert "–" not in regression.split("Same model", 1)[0].replace("| – |", "")  # no empty columns of another task
+    assert "(test Accuracy; gap = variant − upstream split, points)" in classification
+    assert "(test R²; gap = variant − upstream split):" in regression and "points" not in regression
+    assert "| -10.0 | – |" in classification and "| -0.043 | – |" in regression  # three decimals, as format_stat
+    one = {k: p.read_bytes() for k, p in lb.write_board(board, tmp_path / "one").items()}
+    again = lb.build_board(results, published=[])
+    two = {k: p.read_bytes() for k, p in lb.write_board(again, tmp_path / "two").items()}
+    assert one == two
+    assert _png_width(one["plot"]) == 2 * 460  # a panel per benchmark: the regression one is plotted on R²
+    requested = lb.build_board(results, published=[], metric="auroc")
+    assert requested["metric"] == "auroc" and requested["headline_metrics"] == {"a": "auroc", "expr": "r2"}
+
+
+def test_the_card_section_of_a_mixed_board_names_each_headline(tmp_path):
+    from gbhub.builders.hub_layout import baselines_path
+
+    write_run(tmp_path / "runs" / "a", "a", [1, 2])
+    write_regression_run(tmp_path / "runs" / "e", "expr", [1, 2])
+    board = lb.build_board(lb.read_sources([str(tmp_path / "runs")]), published=[])
+    data = tmp_path / "hub"
+    for config in ("a", "expr"):  # configs_in: provenance and Parquet present
+        (data / "provenance").mkdir(parents=True, exist_ok=True)
+        (data / "provenance" / f"{config}.json").write_text("{}")
+        (data / config).mkdir()
+        (data / config / "train-00000-of-00001.parquet").write_bytes(b"")
+    lb.store_in_dataset(board, data)
+    assert baselines_path(data, lb.PLOT_FILE).is_file()
+    section = lb.render_baselines_section(data)
+    assert "![Test accuracy or R² per benchmark" in section
+    assert "### Baselines on `expr`" in section and "| R² |" in section.split("### Baselines on `expr`", 1)[1]
+
+
+def test_regression_gaps_have_three_decimals_and_are_not_points(tmp_path):
+    write_regression_run(tmp_path / "e", "expr", [1, 2])
+    write_regression_run(tmp_path / "e_lf", "expr_leakfree", [1, 2], shift=-0.0426)
+    text = lb.render_markdown(lb.build_board(lb.read_sources([str(tmp_path)]), published=[]))
+    assert "| cnn (paper) | 0.515 ± 0.007 (2) | 0.472 ± 0.007 (2) | – | -0.043 | – |" in text
+    assert "gap = variant − upstream split):" in text and "points" not in text

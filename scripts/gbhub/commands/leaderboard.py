@@ -6,12 +6,14 @@ import argparse
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable, Sequence
 
 from gbhub.builders.errors import GBHubError
 from gbhub.builders.hub_layout import configs_in, split_files
+from gbhub.commands.argtypes import positive_int
+from gbhub.training.args import RunArguments, seeds_flag
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +25,13 @@ DEFAULT_RECIPES = ("cnn", "deepenhancer")
 COST_PER_SEQUENCE = {"cnn": 1, "deepenhancer": 19}
 #: The protocol `gbhub baselines` asks each recipe for; a recipe without it uses its default protocol.
 BASELINE_PROTOCOL = "paper"
+#: The settings `gbhub baselines` may override, and where a run's `metrics.json` records each: `hyperparameters`
+#: (a `RunArguments` field) or its top level (a `DataArguments` field).
+OVERRIDES = {"epochs": "hyperparameters", "max_steps": "hyperparameters", "max_train_samples": "top",
+             "card_dataset_id": "top"}
+#: Overrides that change what a run computes: a finished run must have recorded the value this call trains with
+#: (the protocol's when not given now). `card_dataset_id` only names the dataset in the card: compared when given.
+RESULT_OVERRIDES = ("epochs", "max_steps", "max_train_samples")
 
 
 class BaselinesError(GBHubError, ValueError):
@@ -50,8 +59,9 @@ def register(subparsers) -> None:
     board.add_argument("--out", required=True, type=Path, metavar="DIR",
                        help="folder for leaderboard.md, leaderboard.json and leaderboard.png")
     board.add_argument("--metric", default=None, metavar="NAME",
-                       help="headline metric of the plot and of the upstream-vs-variant comparison (default: "
-                            "accuracy, or r2 when the results are regression; or f1, mcc, auroc, auprc, pearson, ...)")
+                       help="headline metric of the plot and of the upstream-vs-variant comparison, for every "
+                            "benchmark that has it (default, and for the others: accuracy for classification, r2 "
+                            "for regression; or f1, mcc, auroc, auprc, pearson, ...)")
     board.add_argument("--no-published", action="store_true", help="leave the published figures out")
     board.add_argument("--no-progress", action="store_true", help="hide progress bars (Hub downloads)")
     board.set_defaults(func=run_leaderboard)
@@ -68,16 +78,17 @@ def register(subparsers) -> None:
     base.add_argument("dataset", type=Path, metavar="DIR", help="a Hub-layout folder written by `gbhub build --out DIR`")
     base.add_argument("--out", required=True, type=Path, metavar="DIR",
                       help="folder of the runs (OUT/<config>/<recipe>/) and of the leaderboard (OUT/leaderboard/)")
-    base.add_argument("--seeds", default="1,2,3,4,5", metavar="N[,N...]",
+    base.add_argument("--seeds", type=seeds_flag, default=(1, 2, 3, 4, 5), metavar="N[,N...]",
                       help="training seeds of every run (default: 1,2,3,4,5)")
     base.add_argument("--recipes", default=",".join(DEFAULT_RECIPES), metavar="NAME[,NAME...]",
                       help=f"recipes to train (default: {','.join(DEFAULT_RECIPES)})")
     base.add_argument("--configs", metavar="NAME[,NAME...]", help="only these configs of DIR (default: every one)")
     base.add_argument("--protocol", default=BASELINE_PROTOCOL,
                       help=f"protocol of each recipe (default: {BASELINE_PROTOCOL}; a recipe without it uses its default)")
-    base.add_argument("--epochs", type=int, metavar="N", help="override the protocol's epochs")
-    base.add_argument("--max-steps", type=int, metavar="N", help="stop each seed after N optimiser steps (smoke runs)")
-    base.add_argument("--max-train-samples", type=int, metavar="N",
+    base.add_argument("--epochs", type=positive_int, metavar="N", help="override the protocol's epochs")
+    base.add_argument("--max-steps", type=positive_int, metavar="N",
+                      help="stop each seed after N optimiser steps (smoke runs)")
+    base.add_argument("--max-train-samples", type=positive_int, metavar="N",
                       help="train on a seeded subset of N rows (smoke runs)")
     base.add_argument("--card-dataset-id", metavar="ORG/NAME",
                       help="Hub dataset id written in the model cards and in the re-rendered dataset card's snippets")
@@ -149,10 +160,10 @@ def _hub_dataset_files(repo_id: str, configs: Sequence[str], hub_download: Calla
 
 
 def print_board(board: dict, written: dict) -> None:
-    from gbhub.hub_cards.leaderboard import format_stat
+    from gbhub.hub_cards.leaderboard import board_headline, format_stat
 
-    metric = board["metric"]
     for e in board["entries"]:
+        metric = board_headline(board, e["base"])  # accuracy for a classification benchmark, R² for a regression one
         st = e["stats"].get("test", {}).get(metric)
         split = e.get("split_label") or e["split_protocol"]
         print(f"{e['base']:<34} {split:<10} {e['label']:<28} test {metric} {format_stat(st, metric)}")
@@ -166,22 +177,22 @@ def print_board(board: dict, written: dict) -> None:
 @dataclass
 class GridItem:
     """One run of the grid: a recipe on a config, into `out`, and its size in CNN-equivalent sequence-epochs
-    (sequence-epochs over every seed times the recipe's `COST_PER_SEQUENCE`), for the progress bar's estimate."""
+    (sequence-epochs over every seed times the recipe's `COST_PER_SEQUENCE`), for the progress bar's estimate;
+    `expected`: the value of each of `RESULT_OVERRIDES` the run trains with (the protocol's unless overridden)."""
 
     config: str
     recipe: str
     protocol: str
     out: Path
     work: int
+    expected: dict = field(default_factory=dict)
 
 
 def run_baselines(args: argparse.Namespace) -> int:
     from gbhub.commands.train import _require_train_extra
 
     _require_train_extra()
-    from gbhub.training.args import parse_seeds
-
-    result = baselines(args.dataset, args.out, seeds=parse_seeds(args.seeds),
+    result = baselines(args.dataset, args.out, seeds=args.seeds,
                        recipes=[r for r in args.recipes.split(",") if r],
                        configs=[c for c in args.configs.split(",") if c] if args.configs else None,
                        protocol=args.protocol, overrides=_overrides(args), card=not args.no_card,
@@ -190,8 +201,7 @@ def run_baselines(args: argparse.Namespace) -> int:
 
 
 def _overrides(args: argparse.Namespace) -> dict:
-    return {k: getattr(args, k) for k in ("epochs", "max_steps", "max_train_samples", "card_dataset_id")
-            if getattr(args, k) is not None}
+    return {k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None}
 
 
 def plan_grid(dataset: Path, out: Path, *, seeds: Sequence[int], recipes: Sequence[str], configs: Sequence[str] | None,
@@ -220,15 +230,21 @@ def plan_grid(dataset: Path, out: Path, *, seeds: Sequence[int], recipes: Sequen
         for name in sorted(set(recipes)):
             recipe = RECIPES[name]
             chosen = protocol if protocol in recipe.protocols else next(iter(recipe.protocols), "")
-            preset = {**recipe.defaults, **recipe.protocols.get(chosen, {}), **overrides}
-            epochs = int(preset.get("epochs", 10))
+            preset = {**_run_defaults(), **recipe.defaults, **recipe.protocols.get(chosen, {}), **overrides}
+            epochs = int(preset["epochs"])
             rows_used = min(rows, overrides.get("max_train_samples") or rows)
             work = rows_used * epochs
             if preset.get("max_steps"):
                 work = min(work, int(preset["max_steps"]) * int(preset.get("batch_size", 64)))
             work = max(work, 1) * COST_PER_SEQUENCE.get(name, 1) * len(seeds)
-            items.append(GridItem(config, name, chosen, Path(out) / config / name, work))
+            expected = {k: preset.get(k) for k in RESULT_OVERRIDES}
+            items.append(GridItem(config, name, chosen, Path(out) / config / name, work, expected))
     return items
+
+
+def _run_defaults() -> dict:
+    """`RunArguments`' own defaults (a recipe's defaults and protocol go over them)."""
+    return {f.name: f.default for f in fields(RunArguments)}
 
 
 def _parquet_rows(path: Path) -> int:
@@ -238,7 +254,11 @@ def _parquet_rows(path: Path) -> int:
 
 
 def finished(item: GridItem, seeds: Sequence[int], overrides: dict) -> bool:
-    """Whether `item.out` holds a finished run of the same recipe, config, protocol, seeds and overrides."""
+    """Whether `item.out` holds a finished run of the same recipe, config, protocol, seeds and overrides.
+
+    Every override that changes results (`RESULT_OVERRIDES`) is compared, given now or not: one absent now
+    means the protocol's value (`item.expected`), so a smoke run (`--max-steps 5`) is not finished for a call
+    without it. `card_dataset_id` is compared when given."""
     path = item.out / "metrics.json"
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
@@ -247,8 +267,9 @@ def finished(item: GridItem, seeds: Sequence[int], overrides: dict) -> bool:
     hp = record.get("hyperparameters") or {}
     same = (record.get("recipe") == item.recipe and record.get("config") == item.config
             and list(record.get("seeds") or []) == list(seeds) and (hp.get("protocol") or "") == item.protocol)
-    for key, value in overrides.items():
-        recorded = record.get(key) if key in ("max_train_samples", "card_dataset_id") else hp.get(key)
+    wanted = {**{k: item.expected.get(k) for k in RESULT_OVERRIDES}, **overrides}
+    for key, value in wanted.items():
+        recorded = hp.get(key) if OVERRIDES.get(key) == "hyperparameters" else record.get(key)
         same = same and recorded == value
     return same
 
