@@ -109,6 +109,28 @@ def _labels(values: pd.Series, where: str, names: list[str] | None = None) -> tu
     return text.map(index).to_numpy(np.int64), tuple(distinct)
 
 
+def _check_class_ids(labels: np.ndarray, classes: tuple[str, ...], splits: pd.Series | None, where: str,
+                     label_column: str) -> None:
+    """Refuse ClassLabel ids outside the class names: -1 is how `datasets` marks an unlabelled row."""
+    bad = (labels < 0) | (labels >= len(classes))
+    if not bad.any():
+        return
+    value = int(labels[np.argmax(bad)])
+    rows = labels == value
+    if value != -1:
+        raise AuditError(f"{where}: {int(rows.sum()):,} rows have label {value}, but the {label_column!r} ClassLabel "
+                         f"has {len(classes)} classes ({', '.join(classes)}); fix the labels or the class names")
+    if splits is not None:
+        named = splits[rows].astype(str).str.strip().str.lower().map(lambda s: SPLIT_ALIASES.get(s, s))
+        counts = named.value_counts()
+        order = sorted(counts.index, key=lambda s: (list(SPLITS).index(s) if s in SPLITS else len(SPLITS), s))
+        who = " and ".join(f"{int(counts[s]):,} rows of split {s}" for s in order)
+    else:
+        who = f"{int(rows.sum()):,} rows"
+    raise AuditError(f"{where}: {who} have label -1 (unlabelled): drop them, e.g. "
+                     f"ds.filter(lambda r: r[{label_column!r}] >= 0)")
+
+
 def holdout_splits(labels: np.ndarray, fraction: float = HOLDOUT, seed: int = DEFAULT_SEED) -> np.ndarray:
     """`(n,)` `train`/`test`: a stratified, seeded `fraction` of each class held out as test."""
     rng = np.random.default_rng(seed)
@@ -131,6 +153,9 @@ def from_frame(name: str, table: pd.DataFrame, *, where: str, sequence_column: s
     if not len(table):
         raise AuditError(f"{where} holds no rows")
     labels, classes = _labels(table[label_column], where, class_names)
+    if class_names is not None:
+        _check_class_ids(labels, classes, table[split_column] if split_column in table.columns else None, where,
+                         label_column)
     if len(classes) < 2:
         raise AuditError(f"{where}: every row has the label {classes[0]!r}; the audit compares at least two classes")
     note = None

@@ -220,3 +220,23 @@ def test_rows_without_a_locus_leave_all_three_cells_empty(tmp_path):
     table.assign(region=table["region"].replace("", None), start=pd.to_numeric(table["start"]),
                  end=pd.to_numeric(table["end"])).to_parquet(parquet)
     assert load_files([parquet]).frame.set_index("id").loc["r2", ["region", "start", "end"]].tolist() == ["", 0, 10]
+
+
+def test_unlabelled_rows_of_a_class_label_are_refused(table, tmp_path, capsys):
+    """Hub datasets mark unlabelled rows with ClassLabel -1: they used to reach np.bincount (a traceback)."""
+    import datasets
+
+    features = datasets.Features({"id": datasets.Value("string"), "sequence": datasets.Value("string"),
+                                  "label": datasets.ClassLabel(names=["neg", "pos"])})
+    folder = tmp_path / "hub"
+    (folder / "mine").mkdir(parents=True)
+    for split, rows in table.groupby("split"):
+        labels = (rows["label"] == "pos").to_numpy(np.int64).copy()
+        labels[:{"train": 2, "test": 3}[split]] = -1
+        datasets.Dataset.from_dict({"id": list(rows["id"]), "sequence": list(rows["sequence"]), "label": labels},
+                                   features=features).to_parquet(str(folder / "mine" / f"{split}-00000-of-00001.parquet"))
+    for extra in ([], ["--kind", "hub"]):  # the folder, and the datasets.load_dataset route
+        assert main(["audit", str(folder), *extra, "--out", str(tmp_path / "out"), "--no-report", *FAST]) == 2
+        err = capsys.readouterr().err.strip().splitlines()[-1]  # the last line: datasets may draw progress bars
+        assert err == (f"gbhub audit: error: {folder}{'/mine' if not extra else ''}: 2 rows of split train and 3 rows "
+                       "of split test have label -1 (unlabelled): drop them, e.g. ds.filter(lambda r: r['label'] >= 0)"), err
