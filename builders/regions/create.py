@@ -324,8 +324,11 @@ def _negatives(spec: RegionSpec, genome: Genome, resolved: ResolvedReference, la
         if len(mask[0]) == 0:
             logger.info("the reference has no soft-masked (lower-case) bases: repeats are not matched")
             mask = None
+    where = np.array([f"{t}, line {r} ({g}:{a}-{b})" for t, r, g, a, b in
+                      zip(positives["table"], positives["row"], positives["region"], positives["start"], positives["end"])],
+                     dtype=object)
     drawn = sample_negatives(
-        genome, Positives(positives["flat"].to_numpy(np.int64), lengths, pos_pool), pool_contigs, excluded_flat,
+        genome, Positives(positives["flat"].to_numpy(np.int64), lengths, pos_pool, where), pool_contigs, excluded_flat,
         options, seed=spec.seed, soft_mask=mask, pool_names=pools, progress=progress)
     contig = layout.contig_of(drawn.flat)
     record = layout.names[contig]

@@ -60,7 +60,7 @@ def register(subparsers) -> None:
     g.add_argument("--no-repeat-match", action="store_true",
                    help="do not match the soft-masked repeat fraction (and do not read the FASTA's case)")
     g.add_argument("--max-n-fraction", type=float, default=d.max_n_fraction,
-                   help="most N a negative may hold (default 0: none)")
+                   help="most N a negative (and so a positive it is matched to) may hold (default 0: none)")
     g.add_argument("--background", choices=("positive-contigs", "genome"), default=d.background,
                    help="draw negatives from the contigs holding positives of the same split (default), or from "
                         "every contig of that split")
