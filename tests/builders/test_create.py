@@ -210,3 +210,18 @@ def test_positives_mostly_n_are_refused_naming_file_line_and_fix(made, tmp_path,
             "(and 1 more): no matched negative may hold that much N; drop the region(s)") in err, err
     assert err.endswith("or raise --max-n-fraction"), err
     assert not (tmp_path / "hub").exists()  # nothing written
+
+
+def test_a_missing_citation_file_names_the_flag(made, tmp_path, capsys):
+    _, fasta, bed, _, cache = made
+    missing = tmp_path / "nope.bib"
+    try:
+        code = main(["create", "bad", "--positives", str(bed), "--reference", f"toy={fasta}", "--out",
+                     str(tmp_path / "hub"), "--split-contigs", "validation=chr2", "test=chr3", "--cache-dir", str(cache),
+                     "--no-progress", "--citation", str(missing)])
+    except SystemExit as exit_:  # a usage error, as argparse's own
+        code = exit_.code
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith(f"gbhub create: error: --citation {missing}: not found"), err
+    assert "Errno" not in err and "\n" not in err
+    assert not (tmp_path / "hub").exists()

@@ -195,7 +195,14 @@ def cmd_create(args: argparse.Namespace) -> int:
         repeat_tolerance=None if args.no_repeat_match else args.repeat_tolerance,
         max_n_fraction=args.max_n_fraction, background=args.background)
     key, fasta = split_reference(args.reference)
-    citation = Path(args.citation).read_text(encoding="utf-8").strip() if args.citation else ""
+    citation = ""
+    if args.citation:
+        if not Path(args.citation).is_file():
+            _usage("create", f"--citation {args.citation}: not found (give a file holding the citation, e.g. BibTeX)")
+        try:
+            citation = Path(args.citation).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as err:
+            _usage("create", f"--citation {args.citation}: cannot be read as UTF-8 text ({err})")
     t0 = time.perf_counter()
     cards: list[Path] = []
     # one writer for the folder while config, spec and audit are written; the card is drawn once at the end
