@@ -225,3 +225,23 @@ def test_a_missing_citation_file_names_the_flag(made, tmp_path, capsys):
     assert code == 2 and err.startswith(f"gbhub create: error: --citation {missing}: not found"), err
     assert "Errno" not in err and "\n" not in err
     assert not (tmp_path / "hub").exists()
+
+
+def test_negatives_on_contigs_without_positives_take_the_bed_spelling(made, tmp_path):
+    """--background genome draws train negatives on MT too, where no positive lies: they were written `MT` (the
+    reference's name) beside positives spelled `chr1` by the BED; now one spelling throughout: `chrM`."""
+    _, fasta, bed, _, cache = made
+    hub = tmp_path / "hub"
+    assert main(["create", "spelled", "--positives", str(bed), "--reference", f"toy={fasta}", "--out", str(hub),
+                 "--split-contigs", "validation=chr2", "test=chr3", "--background", "genome", "--cache-dir",
+                 str(cache), "--no-progress", "--no-audit"]) == 0
+    _, frame = _frame(hub, "spelled")
+    negatives = frame[frame["label"] == 0]
+    assert set(frame[frame["label"] == 1]["region"]) == {"chr1", "chr2", "chr3"}
+    assert "chrM" in set(negatives["region"])  # drawn where no positive is, spelled as the BED spells
+    assert set(frame["region"]) <= {"chr1", "chr2", "chr3", "chrM"}
+    genome = Genome(next((cache / "prepared").glob("*")))
+    row = negatives[negatives["region"] == "chrM"].iloc[0]
+    forward = genome.fetch(np.array([row["region"]]), np.array([row["start"]]), np.array([row["end"]]),
+                           np.array([False]))[0].as_py()
+    assert row["sequence"] == (forward if row["strand"] == "+" else forward.translate(_COMP)[::-1])
