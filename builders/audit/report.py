@@ -322,18 +322,27 @@ def contigs_text(c: dict) -> str:
     return "**Contigs where only one class lies** (the contig alone gives the class away)\n\n" + "\n".join(lines)
 
 
+def warning_line(w: dict) -> str:
+    """One degenerate-split warning as a Markdown list item (the variant note and the card's Known issues)."""
+    if w.get("against") == "parent":
+        return (f"- {w['split']}, `{w['class']}`: no row (the parent's {w['split']} had {w['before']:,}, "
+                f"{w['share_before']:.1%} of the split).")
+    empty = f"; the split holds no `{w['class']}` row" if not w["after"] else ""
+    return (f"- {w['split']}, `{w['class']}`: {w['before']:,} → {w['after']:,} rows "
+            f"({w['share_before']:.1%} → {w['share_after']:.1%} of the split){empty}.")
+
+
 def render_variant(variant: dict, classes: list[str]) -> str:
     """The degenerate-split warning of a variant config (its `variant` record), or "" when it has none."""
     warnings = variant.get("warnings") or []
     if not warnings:
         return ""
     floor = variant.get("floor") or {}
-    lines = ["**Warning: this variant has degenerate splits.** Removing leaked and duplicate rows left a class under "
-             f"the floor (under {floor.get('share', 0.1):.0%} of its former share of the split, or under "
+    lines = ["**Warning: this variant has degenerate splits.** A split has no row of a class the dataset holds, or "
+             "removing leaked and duplicate rows left a class under the floor (under "
+             f"{floor.get('share', 0.1):.0%} of its former share of the split, or under "
              f"{floor.get('rows', 100)} rows where it had at least that many):"]
-    for w in warnings:
-        lines.append(f"- {w['split']}, `{w['class']}`: {w['before']:,} → {w['after']:,} rows "
-                     f"({w['share_before']:.1%} → {w['share_after']:.1%} of the split).")
+    lines += [warning_line(w) for w in warnings]
     for split, c in (variant.get("constant_predictor") or {}).items():
         lines.append(f"- On {split}, a constant predictor answering `{c['class']}` scores accuracy "
                      f"{c['accuracy']:.3f} (and AUROC 0.5): report balanced metrics (AUROC, MCC), not accuracy.")

@@ -21,6 +21,9 @@ SEQUENCE_SUFFIXES = {".parquet": "parquet", ".csv": "csv", ".tsv": "tsv", ".txt"
 SPLIT_ALIASES = {"train": "train", "training": "train", "validation": "validation", "valid": "validation",
                  "val": "validation", "dev": "validation", "test": "test", "testing": "test", "eval": "test"}
 HOLDOUT = 0.3
+# the fix named by every error about a row's coordinates
+COORDINATE_FIX = ("start must be a whole number >= 0 and end > start, or drop the region/start/end columns to audit "
+                  "sequences only")
 
 
 def file_format(path: str | os.PathLike) -> str | None:
@@ -106,6 +109,28 @@ def _labels(values: pd.Series, where: str, names: list[str] | None = None) -> tu
     return text.map(index).to_numpy(np.int64), tuple(distinct)
 
 
+def _check_class_ids(labels: np.ndarray, classes: tuple[str, ...], splits: pd.Series | None, where: str,
+                     label_column: str) -> None:
+    """Refuse ClassLabel ids outside the class names: -1 is how `datasets` marks an unlabelled row."""
+    bad = (labels < 0) | (labels >= len(classes))
+    if not bad.any():
+        return
+    value = int(labels[np.argmax(bad)])
+    rows = labels == value
+    if value != -1:
+        raise AuditError(f"{where}: {int(rows.sum()):,} rows have label {value}, but the {label_column!r} ClassLabel "
+                         f"has {len(classes)} classes ({', '.join(classes)}); fix the labels or the class names")
+    if splits is not None:
+        named = splits[rows].astype(str).str.strip().str.lower().map(lambda s: SPLIT_ALIASES.get(s, s))
+        counts = named.value_counts()
+        order = sorted(counts.index, key=lambda s: (list(SPLITS).index(s) if s in SPLITS else len(SPLITS), s))
+        who = " and ".join(f"{int(counts[s]):,} rows of split {s}" for s in order)
+    else:
+        who = f"{int(rows.sum()):,} rows"
+    raise AuditError(f"{where}: {who} have label -1 (unlabelled): drop them, e.g. "
+                     f"ds.filter(lambda r: r[{label_column!r}] >= 0)")
+
+
 def holdout_splits(labels: np.ndarray, fraction: float = HOLDOUT, seed: int = DEFAULT_SEED) -> np.ndarray:
     """`(n,)` `train`/`test`: a stratified, seeded `fraction` of each class held out as test."""
     rng = np.random.default_rng(seed)
@@ -128,6 +153,9 @@ def from_frame(name: str, table: pd.DataFrame, *, where: str, sequence_column: s
     if not len(table):
         raise AuditError(f"{where} holds no rows")
     labels, classes = _labels(table[label_column], where, class_names)
+    if class_names is not None:
+        _check_class_ids(labels, classes, table[split_column] if split_column in table.columns else None, where,
+                         label_column)
     if len(classes) < 2:
         raise AuditError(f"{where}: every row has the label {classes[0]!r}; the audit compares at least two classes")
     note = None
@@ -144,15 +172,15 @@ def from_frame(name: str, table: pd.DataFrame, *, where: str, sequence_column: s
                 "test by the audit, the rest is train")
     sequences = table[sequence_column].astype(str).str.upper().to_numpy(object)
     n = len(table)
-    region = table["region"].fillna("").astype(str).to_numpy(object) if "region" in table.columns else ""
     sizes = np.array([len(s) for s in sequences], dtype=np.int64)
+    region, start, end = _coordinates(table, sizes, where)
     frame = pd.DataFrame({
         "split": split,
         "label": labels,
         "id": table["id"].astype(str).to_numpy(object) if "id" in table.columns else [f"{name}_{i}" for i in range(n)],
         "region": region,
-        "start": _positions(table, "start", region, np.zeros(n, np.int64), where),
-        "end": _positions(table, "end", region, sizes, where),
+        "start": start,
+        "end": end,
         "strand": table["strand"].fillna("").astype(str).to_numpy(object) if "strand" in table.columns else "",
     })
     order = np.argsort(pd.Categorical(frame["split"], categories=list(SPLITS)).codes, kind="stable")
@@ -163,21 +191,70 @@ def from_frame(name: str, table: pd.DataFrame, *, where: str, sequence_column: s
                       source=source or where, split_note=note)
 
 
-def _positions(table: pd.DataFrame, column: str, region, default: np.ndarray, where: str) -> np.ndarray:
-    """A `start`/`end` column as int64. Rows without a region may leave it empty (as `gbhub locate` writes the
-    sequences it could not place): they get `default` and are left out of the coordinate checks."""
+def _cells(table: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`(values, given, text)` of a `start`/`end` column: float64 values (NaN where empty or not a number),
+    whether each cell holds anything, and each cell as written (for messages). An absent column is all empty."""
+    n = len(table)
     if column not in table.columns:
-        return default
+        return np.full(n, np.nan), np.zeros(n, bool), np.full(n, "", object)
     raw = table[column]
-    values = pd.to_numeric(raw.replace("", np.nan) if raw.dtype == object else raw, errors="coerce")
-    missing = values.isna().to_numpy(bool)
-    named = np.asarray(region, dtype=object) != "" if not isinstance(region, str) else np.zeros(len(table), bool)
-    bad = missing & named
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise AuditError(f"{where}: row {i + 1} has region {region[i]!r} but {column} {raw.iloc[i]!r} is not a "
-                         f"position; give every row with a region whole-number {column} (or an empty region)")
-    return np.where(missing, default, values.fillna(0).to_numpy(np.float64)).astype(np.int64)
+    given = raw.notna().to_numpy(bool).copy()
+    if raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype):
+        text = raw.astype(object).where(raw.notna(), "").astype(str).str.strip()
+        given &= (text != "").to_numpy(bool)
+        values = pd.to_numeric(text.where(text != "", np.nan), errors="coerce").to_numpy(np.float64)
+    else:
+        text = raw.astype(str)
+        values = pd.to_numeric(raw, errors="coerce").astype("float64").to_numpy(np.float64, na_value=np.nan)
+    return values, given, text.to_numpy(object)
+
+
+def _coordinates(table: pd.DataFrame, sizes: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`(region, start, end)` of every row, checked.
+
+    A row either names a locus (region, whole-number start >= 0 and end > start) or none: all three cells empty
+    (as `gbhub locate` writes the sequences it could not place), or the placeholder of a folder without
+    coordinates (empty region, start 0, end = the sequence's length). Rows without a locus get start 0 and end
+    = length and are left out of the coordinate checks.
+
+    Raises:
+        AuditError: the first row with some but not all of region/start/end, or a start/end that is not a
+            position (naming the row, its id when the table has one, and the column).
+    """
+    n = len(table)
+    if not any(c in table.columns for c in ("region", "start", "end")):
+        return np.full(n, "", dtype=object), np.zeros(n, np.int64), sizes
+    region = (table["region"].astype(object).where(table["region"].notna(), "").astype(str).str.strip()
+              .to_numpy(object) if "region" in table.columns else np.full(n, "", dtype=object))
+    start, start_given, start_text = _cells(table, "start")
+    end, end_given, end_text = _cells(table, "end")
+    named = region != ""
+    nothing = ~named & ~start_given & ~end_given
+    placeholder = ~named & (start == 0) & (end == sizes)
+    full = named & start_given & end_given
+    problems = []  # (row mask, message of a row), the first row any mask holds is reported
+
+    def partial(i: int) -> str:
+        cells = (("region", named[i]), ("start", start_given[i]), ("end", end_given[i]))
+        return (f"{' and '.join(c for c, g in cells if g)} given but {' and '.join(c for c, g in cells if not g)} "
+                "empty (a row without a locus leaves all three empty)")
+
+    problems.append((~(nothing | placeholder | full), partial))
+    for column, values, text in (("start", start, start_text), ("end", end, end_text)):
+        problems.append((full & ~np.isfinite(values), lambda i, c=column, t=text: f"{c} {t[i]!r} is not a number"))
+        problems.append((full & np.isfinite(values) & (values != np.floor(values)),
+                         lambda i, c=column, t=text: f"{c} {t[i]!r} is not a whole number"))
+    problems.append((full & (start < 0), lambda i: f"start {start_text[i]!r} is negative"))
+    problems.append((full & ~(end > start) & np.isfinite(start) & np.isfinite(end),
+                     lambda i: f"end {end_text[i]!r} is not after start {start_text[i]!r}"))
+    first = min((int(np.argmax(mask)) for mask, _ in problems if mask.any()), default=None)
+    if first is not None:
+        message = next(say(first) for mask, say in problems if mask[first])
+        row = f"row {first + 1}" + (f" (id {table['id'].iloc[first]!r})" if "id" in table.columns else "")
+        raise AuditError(f"{where}: {row}: {message}; {COORDINATE_FIX}")
+    region = np.where(full, region, "").astype(object)
+    return (region, np.where(full, start, 0).astype(np.int64),
+            np.where(full, end, sizes).astype(np.int64))
 
 
 # ------------------------------------------------------------------------------------------------ sources

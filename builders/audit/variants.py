@@ -29,6 +29,7 @@ import pandas as pd
 from gbhub.builders.audit.common import AuditError, AuditInput, from_plan, load_config
 from gbhub.builders.audit.duplicates import SequenceCodes, cross_flags, sequence_codes, within_flags
 from gbhub.builders.audit.overlap import query_overlaps
+from gbhub.builders.audit.report import warning_line
 from gbhub.builders.audit.similarity import Searches, SimilarityParams, searches
 from gbhub.builders.build import prepare_inputs, write_plan_config
 from gbhub.builders.hub_layout import SPLITS, audit_path, read_provenance
@@ -154,30 +155,45 @@ def class_balance(plan: pd.DataFrame, classes) -> dict[str, dict[str, int]]:
                 for i, c in enumerate(classes)} for s in SPLITS}
 
 
-def degenerate_classes(before: dict, after: dict) -> tuple[list[dict], dict]:
-    """The classes a removal left under the floor, and what a constant predictor scores on those splits.
+def degenerate_classes(before: dict, after: dict, parent: dict | None = None) -> tuple[list[dict], dict]:
+    """The classes a removal left under the floor or without a row in a split, and what a constant predictor
+    scores on those splits.
 
     Args:
         before, after: `class_balance` of the rows before and after the removal.
+        parent: `class_balance` of the parent config when its splits differ from `before` (`_chromsplit`); a
+            class of the dataset with no row in a split of `after` is compared with the parent's split.
 
     Returns:
         `(warnings, constant_predictor)`: one `{split, class, before, after, share_before, share_after}` per
-        class under the floor (`FLOOR_SHARE`, `FLOOR_ROWS`, or emptied), and `{split: {class, accuracy}}` of the
-        majority class of each split with a warning.
+        class under the floor (`FLOOR_SHARE`, `FLOOR_ROWS`, or emptied) or with no row in a split that has rows
+        (`against: "parent"` when `before`/`share_before` are the parent's), and `{split: {class, accuracy}}` of
+        the majority class of each split with a warning.
     """
+    reference = parent or before
+    present = {cls for counts in (*reference.values(), *before.values()) for cls, n in counts.items() if n}
     warnings, constant = [], {}
     for split in SPLITS:
         total_before, total_after = sum(before[split].values()), sum(after[split].values())
+        total_reference = sum(reference[split].values())
         for cls, n_before in before[split].items():
             n_after = after[split][cls]
             share_before = n_before / total_before if total_before else 0.0
             share_after = n_after / total_after if total_after else 0.0
-            if n_before and (share_after < FLOOR_SHARE * share_before or n_after < FLOOR_ROWS <= n_before):
-                warnings.append({"split": split, "class": cls, "before": n_before, "after": n_after,
-                                 "share_before": round(share_before, 6), "share_after": round(share_after, 6)})
-                if total_after and split not in constant:
-                    majority = max(after[split].items(), key=lambda kv: (kv[1], kv[0]))
-                    constant[split] = {"class": majority[0], "accuracy": round(majority[1] / total_after, 6)}
+            floor = n_before and (share_after < FLOOR_SHARE * share_before or n_after < FLOOR_ROWS <= n_before)
+            missing = not n_after and total_after and cls in present  # a one-class (or fewer-class) split
+            if not (floor or missing):
+                continue
+            record = {"split": split, "class": cls, "before": n_before, "after": n_after,
+                      "share_before": round(share_before, 6), "share_after": round(share_after, 6)}
+            if not floor and parent is not None:
+                n_parent = reference[split][cls]
+                record.update(before=n_parent, against="parent",
+                              share_before=round(n_parent / total_reference if total_reference else 0.0, 6))
+            warnings.append(record)
+            if total_after and split not in constant:
+                majority = max(after[split].items(), key=lambda kv: (kv[1], kv[0]))
+                constant[split] = {"class": majority[0], "accuracy": round(majority[1] / total_after, 6)}
     return warnings, constant
 
 
@@ -185,17 +201,20 @@ def _warn(config: str, warnings: list[dict], constant: dict) -> str:
     """Log the warnings and return them as Markdown lines for the variant note ("" when there are none)."""
     lines = []
     for w in warnings:
-        message = (f"{config}: {w['split']} class {w['class']!r} fell from {w['before']:,} to {w['after']:,} rows "
-                   f"({w['share_before']:.1%} -> {w['share_after']:.1%} of the split)")
+        if w.get("against") == "parent":
+            message = (f"{config}: {w['split']} has no row of class {w['class']!r} (the parent's {w['split']} had "
+                       f"{w['before']:,}, {w['share_before']:.1%})")
+        else:
+            message = (f"{config}: {w['split']} class {w['class']!r} fell from {w['before']:,} to {w['after']:,} rows "
+                       f"({w['share_before']:.1%} -> {w['share_after']:.1%} of the split)")
         logger.warning("%s", message)
-        lines.append(f"- {w['split']}, `{w['class']}`: {w['before']:,} → {w['after']:,} rows "
-                     f"({w['share_before']:.1%} → {w['share_after']:.1%} of the split).")
+        lines.append(warning_line(w))
     for split, c in constant.items():
         logger.warning("%s: on %s a constant %r predictor scores accuracy %.3f", config, split, c["class"], c["accuracy"])
         lines.append(f"- On {split}, a constant predictor answering `{c['class']}` scores accuracy {c['accuracy']:.3f}.")
     if not lines:
         return ""
-    return ("**Warning: degenerate split.** The removals left a class under the floor (under "
+    return ("**Warning: degenerate split.** A split lost a class, or a class fell under the floor (under "
             f"{FLOOR_SHARE:.0%} of its former share, or under {FLOOR_ROWS} rows):\n\n" + "\n".join(lines) + "\n\n")
 
 
@@ -254,7 +273,7 @@ def chromsplit_variant(inp: AuditInput, plan: pd.DataFrame, parent_prov: dict,
     if empty:
         raise AuditError(f"{inp.config}: the chromosome hold-out leaves {', '.join(empty)} empty")
     config = parent_prov["config"] + SUFFIXES["chromsplit"]
-    warnings, constant = degenerate_classes(before, after)
+    warnings, constant = degenerate_classes(before, after, class_balance(plan, inp.classes))
     removed = _rule_counts(rules, split, WITHIN_SPLIT_RULES)
     holdouts = {a: CHROMOSOME_SPLITS[a] for a in sorted(set(inp.assemblies.values()))}
     where = "; ".join(f"{a}: validation {', '.join(h['validation'])}, test {', '.join(h['test'])}"

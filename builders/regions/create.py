@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gbhub import __version__
+from gbhub.builders.assemblies import canonical_contig
 from gbhub.builders.build import write_plan_config
 from gbhub.builders.errors import ChecksumError
 from gbhub.builders.genome import Genome, n_runs, soft_mask
@@ -324,13 +325,15 @@ def _negatives(spec: RegionSpec, genome: Genome, resolved: ResolvedReference, la
         if len(mask[0]) == 0:
             logger.info("the reference has no soft-masked (lower-case) bases: repeats are not matched")
             mask = None
+    where = np.array([f"{t}, line {r} ({g}:{a}-{b})" for t, r, g, a, b in
+                      zip(positives["table"], positives["row"], positives["region"], positives["start"], positives["end"])],
+                     dtype=object)
     drawn = sample_negatives(
-        genome, Positives(positives["flat"].to_numpy(np.int64), lengths, pos_pool), pool_contigs, excluded_flat,
+        genome, Positives(positives["flat"].to_numpy(np.int64), lengths, pos_pool, where), pool_contigs, excluded_flat,
         options, seed=spec.seed, soft_mask=mask, pool_names=pools, progress=progress)
     contig = layout.contig_of(drawn.flat)
     record = layout.names[contig]
-    spelled = dict(zip(positives["contig"], positives["region"]))  # the positives' spelling of each contig
-    region = np.array([spelled.get(r, r) for r in record], dtype=object)
+    region = spell_like(record, positives["contig"].to_numpy(object), positives["region"].to_numpy(object))
     minus_share = float((positives["strand"] == "-").mean()) if len(positives) else 0.0
     strands = np.where(np.random.default_rng([spec.seed, 1]).random(len(drawn.flat)) < minus_share, "-", "+")
     start = drawn.flat - layout.offsets[contig]
@@ -340,6 +343,32 @@ def _negatives(spec: RegionSpec, genome: Genome, resolved: ResolvedReference, la
         "row": np.arange(1, len(start) + 1), "table": GENERATED_TABLE, "flat": drawn.flat,
     })
     return frame, drawn.report
+
+
+def spell_like(records: np.ndarray, contigs: np.ndarray, regions: np.ndarray) -> np.ndarray:
+    """The region names of `records` (the reference's contig names) in the given regions' spelling.
+
+    A contig the regions name keeps their spelling (`contigs[i]` spelled `regions[i]`); another contig follows
+    their convention when it is one: UCSC (`chr5`, `chrM`) when every region name starts with `chr`, Ensembl
+    (`5`, `MT`) when none does. Only chromosome-like names are respelled (no `_` or `.`: scaffolds such as
+    `KI270728.1` or `chrUn_KI270728v1` have no counterpart to spell); with a mixed convention, or for those,
+    the reference's name is kept. Every spelling resolves to the same contig (`Genome.resolve`).
+    """
+    spelled = dict(zip(contigs, regions))
+    styles = {str(r)[:3].lower() == "chr" for r in set(regions)}
+    ucsc = styles.pop() if len(styles) == 1 else None
+
+    def name(record: str) -> str:
+        if record in spelled:
+            return spelled[record]
+        key = canonical_contig(record)
+        if ucsc is None or "_" in key or "." in key:
+            return record
+        if ucsc:
+            return "chrM" if key == "MT" else f"chr{key}"
+        return key
+
+    return np.array([name(r) for r in records], dtype=object)
 
 
 def _counts(rows: pd.DataFrame, class_names) -> dict[str, dict[str, int]]:

@@ -174,11 +174,14 @@ class Positives:
         flat: `(n,)` flat start of each region.
         length: `(n,)` bp.
         pool: `(n,)` int pool (split) index: negatives of a positive come from its pool's contigs.
+        where: `(n,)` each region as its input names it (e.g. `regions.bed, line 12 (chr1:100-400)`), for
+            messages; None: `positive <i>`.
     """
 
     flat: np.ndarray
     length: np.ndarray
     pool: np.ndarray
+    where: np.ndarray | None = None
 
 
 @dataclass
@@ -220,7 +223,8 @@ def sample_negatives(
         progress: show progress bars.
 
     Raises:
-        NegativeSamplingError: a pool has no room, or some cells stay short after `max_draws` draws per
+        NegativeSamplingError: a positive holds more N than `options.max_n_fraction` (no negative could match
+            it), a pool has no room, or some cells stay short after `max_draws` draws per
             negative (too few background windows of that length and GC).
     """
     layout = Layout(genome)
@@ -232,6 +236,7 @@ def sample_negatives(
     # positives' cells
     lengths = positives.length.astype(np.int64)
     gc, bad = composition(genome, layout, positives.flat, lengths)
+    _check_n(bad, lengths, positives, options)
     rep = covered(*soft_mask, positives.flat, positives.flat + lengths) if soft_mask is not None else None
     pos_cells = _cells(positives.pool, lengths, gc, rep if match_repeats else None, gc_bins, rep_bins)
     cells = pos_cells.groupby(["pool", "length", "gbin", "rbin"], sort=True).size().rename("need").reset_index()
@@ -328,6 +333,20 @@ def sample_negatives(
                      neg_len, ngc, nrep, nbad, positives.pool, neg_pool, pool_names, domains, total_draws, rounds,
                      neg_level)
     return Negatives(neg_flat, neg_len, neg_pool, neg_level, report)
+
+
+def _check_n(bad: np.ndarray, lengths: np.ndarray, positives: Positives, options: NegativeOptions) -> None:
+    """Refuse positives holding more N (any non-ACGT base) than a negative may: none could be matched to them."""
+    over = bad > np.floor(options.max_n_fraction * lengths + 1e-9)
+    if not over.any():
+        return
+    i = int(np.argmax(over))
+    where = positives.where[i] if positives.where is not None else f"positive {i + 1}"
+    more = f" (and {int(over.sum()) - 1:,} more)" if over.sum() > 1 else ""
+    raise NegativeSamplingError(
+        f"{where}: {bad[i]:,} of its {lengths[i]:,} bases are N ({bad[i] / lengths[i]:.1%}), over --max-n-fraction "
+        f"{options.max_n_fraction:g}{more}: no matched negative may hold that much N; drop the region(s) (e.g. "
+        "bedtools intersect -v with the reference's gaps) or raise --max-n-fraction")
 
 
 def _cells(pool, length, gc, rep, gc_bins, rep_bins) -> pd.DataFrame:

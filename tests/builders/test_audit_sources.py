@@ -153,3 +153,90 @@ def test_reports_are_byte_identical_on_rerun(table, tmp_path):
     first = digests(out)
     assert main(["audit", str(path), "--out", str(out), *FAST]) == 0
     assert digests(out) == first and len(first) >= 6  # JSON, Markdown and the plots
+
+
+def _located(n=6):
+    """Rows on contig 1 (region, start, end as CSV text cells), two classes, train and test."""
+    return pd.DataFrame({"id": [f"r{i}" for i in range(n)], "sequence": ["ACGTACGTAC"] * n,
+                         "label": ["a", "b"] * (n // 2), "split": ["train", "train", "train", "train", "test", "test"],
+                         "region": ["1"] * n, "start": [str(100 * i) for i in range(n)],
+                         "end": [str(100 * i + 10) for i in range(n)]})
+
+
+@pytest.mark.parametrize("cells, message", [
+    ({"start": ""}, "row 3 (id 'r2'): region and end given but start empty"),
+    ({"region": ""}, "row 3 (id 'r2'): start and end given but region empty"),
+    ({"region": "", "end": ""}, "row 3 (id 'r2'): start given but region and end empty"),
+    ({"start": "abc"}, "row 3 (id 'r2'): start 'abc' is not a number"),
+    ({"end": "inf"}, "row 3 (id 'r2'): end 'inf' is not a number"),
+    ({"start": "10.5"}, "row 3 (id 'r2'): start '10.5' is not a whole number"),
+    ({"start": "-5"}, "row 3 (id 'r2'): start '-5' is negative"),
+    ({"end": "200"}, "row 3 (id 'r2'): end '200' is not after start '200'"),
+])
+def test_bad_coordinate_cells_are_refused_naming_row_and_column(cells, message, tmp_path, capsys):
+    """An empty start used to become -2**63 and be audited as an interval; 'abc' crashed; nothing checked
+    start >= 0 and end > start."""
+    table = _located()
+    for column, value in cells.items():
+        table.loc[2, column] = value
+    path = tmp_path / "mine.csv"
+    table.to_csv(path, index=False)
+    assert main(["audit", str(path), "--out", str(tmp_path / "out"), "--no-report", *FAST]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith(f"gbhub audit: error: {path}: {message}"), err
+    assert err.endswith("; start must be a whole number >= 0 and end > start, or drop the region/start/end columns "
+                        "to audit sequences only"), err
+
+
+def test_bad_coordinates_in_parquet_and_without_ids(tmp_path):
+    table = _located().drop(columns=["id"])
+    table["start"], table["end"] = [0.0, 100, np.nan, 300, 400, 500], [10, 110, 210, 310, 410, 510]
+    path = tmp_path / "mine.parquet"
+    table.to_parquet(path)
+    with pytest.raises(Exception, match=r"mine.parquet: row 3: region and end given but start empty"):
+        load_files([path])
+    table["start"] = pd.array([0, 100, None, 300, 400, 500], dtype="Int64")
+    table.to_parquet(path)
+    with pytest.raises(Exception, match=r"mine.parquet: row 3: region and end given but start empty"):
+        load_files([path])
+
+
+def test_rows_without_a_locus_leave_all_three_cells_empty(tmp_path):
+    """`gbhub locate` leaves region/start/end empty for a sequence it could not place: no coordinates, no error;
+    the placeholder of a folder without coordinates (empty region, start 0, end = length) is no locus either."""
+    table = _located()
+    table.loc[2, ["region", "start", "end"]] = ""
+    table.loc[3, ["region", "start", "end"]] = ["", "0", "10"]  # the placeholder: start 0, end = length
+    path = tmp_path / "mine.csv"
+    table.to_csv(path, index=False)
+    inp = load_files([path])
+    frame = inp.frame.set_index("id")
+    assert frame.loc["r2", ["region", "start", "end"]].tolist() == ["", 0, 10]
+    assert frame.loc["r3", ["region", "start", "end"]].tolist() == ["", 0, 10]
+    assert frame.loc["r4", ["region", "start", "end"]].tolist() == ["1", 400, 410]
+    status, reason, rows = inp.coordinates()
+    assert (status, reason, int(rows.sum())) == ("present", "2 rows without a region are left out", 4)
+    parquet = tmp_path / "mine.parquet"  # Parquet: None / NaN cells
+    table.assign(region=table["region"].replace("", None), start=pd.to_numeric(table["start"]),
+                 end=pd.to_numeric(table["end"])).to_parquet(parquet)
+    assert load_files([parquet]).frame.set_index("id").loc["r2", ["region", "start", "end"]].tolist() == ["", 0, 10]
+
+
+def test_unlabelled_rows_of_a_class_label_are_refused(table, tmp_path, capsys):
+    """Hub datasets mark unlabelled rows with ClassLabel -1: they used to reach np.bincount (a traceback)."""
+    import datasets
+
+    features = datasets.Features({"id": datasets.Value("string"), "sequence": datasets.Value("string"),
+                                  "label": datasets.ClassLabel(names=["neg", "pos"])})
+    folder = tmp_path / "hub"
+    (folder / "mine").mkdir(parents=True)
+    for split, rows in table.groupby("split"):
+        labels = (rows["label"] == "pos").to_numpy(np.int64).copy()
+        labels[:{"train": 2, "test": 3}[split]] = -1
+        datasets.Dataset.from_dict({"id": list(rows["id"]), "sequence": list(rows["sequence"]), "label": labels},
+                                   features=features).to_parquet(str(folder / "mine" / f"{split}-00000-of-00001.parquet"))
+    for extra in ([], ["--kind", "hub"]):  # the folder, and the datasets.load_dataset route
+        assert main(["audit", str(folder), *extra, "--out", str(tmp_path / "out"), "--no-report", *FAST]) == 2
+        err = capsys.readouterr().err.strip().splitlines()[-1]  # the last line: datasets may draw progress bars
+        assert err == (f"gbhub audit: error: {folder}{'/mine' if not extra else ''}: 2 rows of split train and 3 rows "
+                       "of split test have label -1 (unlabelled): drop them, e.g. ds.filter(lambda r: r['label'] >= 0)"), err

@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from gbhub.builders.audit.common import from_plan
 from gbhub.builders.audit.pipeline import audit_input
-from gbhub.builders.audit.report import render_known_issues
+from gbhub.builders.audit.report import render_known_issues, render_variant
 from gbhub.builders.audit.variants import chromsplit_variant, degenerate_classes, leakfree_variant
 
 CLASSES = ("negative", "positive")
@@ -141,3 +141,45 @@ def test_chromsplit_removes_duplicates_inside_each_split():
     assert {"dup_test", "dup_train_rc"}.isdisjoint(new["id"])
     assert new.groupby("split").size().to_dict() == {"test": 40, "train": 40, "validation": 40}
     assert prov["variant"]["class_balance"]["before"]["test"] == {"negative": 21, "positive": 20}
+
+
+def test_a_split_without_a_class_is_warned_even_from_zero_rows():
+    """`if n_before and ...` skipped a class with no row in a split: a one-class split shipped without a warning."""
+    before = {"train": {"a": 300, "b": 300}, "validation": {"a": 0, "b": 40}, "test": {"a": 30, "b": 30}}
+    after = {"train": {"a": 300, "b": 300}, "validation": {"a": 0, "b": 40}, "test": {"a": 30, "b": 30}}
+    warnings, constant = degenerate_classes(before, after)
+    assert warnings == [{"split": "validation", "class": "a", "before": 0, "after": 0, "share_before": 0.0,
+                         "share_after": 0.0}]
+    assert constant == {"validation": {"class": "b", "accuracy": 1.0}}
+
+
+def test_chromsplit_whose_held_out_contigs_lack_a_class_is_warned(caplog):
+    """Negatives only on chr1 and chr6: the test contig chr5 holds positives only. The parent's test had both."""
+    rng = np.random.default_rng(23)
+    rows = []
+    for contig, labels in (("chr1", (0, 1)), ("chr5", (1,)), ("chr6", (0, 1))):  # chr5 test, chr6 validation
+        for label in labels:
+            for i in range(20):
+                rows.append(("test" if i % 4 == 0 else "train", label, f"{contig}_{label}_{i}", contig,
+                             10_000 * i + 1000 * label, 10_000 * i + 1000 * label + 100, "+"))
+    frame = pd.DataFrame(rows, columns=["split", "label", "id", "region", "start", "end", "strand"])
+    genome = {c: rng.choice(np.frombuffer(b"ACGT", np.uint8), size=300_000).tobytes().decode()
+              for c in ("chr1", "chr5", "chr6")}
+    seqs = pa.array([genome[r][s:e] for r, s, e in zip(frame["region"], frame["start"], frame["end"])], pa.large_string())
+    inp = from_plan("c", frame, CLASSES, REFS, seqs)
+    plan = frame.assign(row=np.arange(len(frame)), table="t", genome="g")
+    with caplog.at_level(logging.WARNING, logger="gbhub.builders.audit.variants"):
+        new, prov = chromsplit_variant(inp, plan, {"config": "c", "pretty_name": "C"})
+    assert new[new["split"] == "test"]["label"].unique().tolist() == [1]
+    variant = prov["variant"]
+    assert variant["warnings"] == [{"split": "test", "class": "negative", "before": 10, "after": 0,
+                                    "share_before": round(10 / 25, 6), "share_after": 0.0, "against": "parent"}]
+    assert variant["constant_predictor"] == {"test": {"class": "positive", "accuracy": 1.0}}
+    assert "c_chromsplit: test has no row of class 'negative' (the parent's test had 10, 40.0%)" in caplog.text
+    assert "on test a constant 'positive' predictor scores accuracy 1.000" in caplog.text
+    assert prov["variant_note"].startswith("**Warning: degenerate split.**")
+    assert "- test, `negative`: no row (the parent's test had 10, 40.0% of the split)." in prov["variant_note"]
+    text = render_variant(variant, list(CLASSES))  # what the card's Known issues show
+    assert "**Warning: this variant has degenerate splits.**" in text
+    assert "- test, `negative`: no row (the parent's test had 10, 40.0% of the split)." in text
+    assert "- On test, a constant predictor answering `positive` scores accuracy 1.000 (and AUROC 0.5)" in text

@@ -193,3 +193,55 @@ def test_bad_bed_through_the_command_names_file_line_and_fix(made, tmp_path, cap
     assert code == 2 and "\n" not in err
     assert "unsorted.bed line 2:" in err and "sort -k1,1 -k2,2n" in err
     assert not (tmp_path / "hub").exists()  # nothing written
+
+
+def test_positives_mostly_n_are_refused_naming_file_line_and_fix(made, tmp_path, capsys):
+    """A positive on the genome's N run used to pass, and then negative sampling failed with a misleading
+    "could not be matched ... GC 0.00-0.02"."""
+    _, fasta, bed, _, cache = made
+    with_n = tmp_path / "with_n.bed"  # chr1:5000-6000 is N (region_fixtures)
+    with_n.write_text("chr1\t5000\t5200\tall_n\t0\t+\nchr1\t5900\t6100\thalf_n\t0\t+\n" + bed.read_text())
+    code = main(["create", "bad", "--positives", str(with_n), "--reference", f"toy={fasta}", "--out",
+                 str(tmp_path / "hub"), "--split-contigs", "validation=chr2", "test=chr3", "--cache-dir", str(cache),
+                 "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err, err
+    assert (f"{with_n.name}, line 1 (chr1:5000-5200): 200 of its 200 bases are N (100.0%), over --max-n-fraction 0 "
+            "(and 1 more): no matched negative may hold that much N; drop the region(s)") in err, err
+    assert err.endswith("or raise --max-n-fraction"), err
+    assert not (tmp_path / "hub").exists()  # nothing written
+
+
+def test_a_missing_citation_file_names_the_flag(made, tmp_path, capsys):
+    _, fasta, bed, _, cache = made
+    missing = tmp_path / "nope.bib"
+    try:
+        code = main(["create", "bad", "--positives", str(bed), "--reference", f"toy={fasta}", "--out",
+                     str(tmp_path / "hub"), "--split-contigs", "validation=chr2", "test=chr3", "--cache-dir", str(cache),
+                     "--no-progress", "--citation", str(missing)])
+    except SystemExit as exit_:  # a usage error, as argparse's own
+        code = exit_.code
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith(f"gbhub create: error: --citation {missing}: not found"), err
+    assert "Errno" not in err and "\n" not in err
+    assert not (tmp_path / "hub").exists()
+
+
+def test_negatives_on_contigs_without_positives_take_the_bed_spelling(made, tmp_path):
+    """--background genome draws train negatives on MT too, where no positive lies: they were written `MT` (the
+    reference's name) beside positives spelled `chr1` by the BED; now one spelling throughout: `chrM`."""
+    _, fasta, bed, _, cache = made
+    hub = tmp_path / "hub"
+    assert main(["create", "spelled", "--positives", str(bed), "--reference", f"toy={fasta}", "--out", str(hub),
+                 "--split-contigs", "validation=chr2", "test=chr3", "--background", "genome", "--cache-dir",
+                 str(cache), "--no-progress", "--no-audit"]) == 0
+    _, frame = _frame(hub, "spelled")
+    negatives = frame[frame["label"] == 0]
+    assert set(frame[frame["label"] == 1]["region"]) == {"chr1", "chr2", "chr3"}
+    assert "chrM" in set(negatives["region"])  # drawn where no positive is, spelled as the BED spells
+    assert set(frame["region"]) <= {"chr1", "chr2", "chr3", "chrM"}
+    genome = Genome(next((cache / "prepared").glob("*")))
+    row = negatives[negatives["region"] == "chrM"].iloc[0]
+    forward = genome.fetch(np.array([row["region"]]), np.array([row["start"]]), np.array([row["end"]]),
+                           np.array([False]))[0].as_py()
+    assert row["sequence"] == (forward if row["strand"] == "+" else forward.translate(_COMP)[::-1])

@@ -60,7 +60,7 @@ def register(subparsers) -> None:
     g.add_argument("--no-repeat-match", action="store_true",
                    help="do not match the soft-masked repeat fraction (and do not read the FASTA's case)")
     g.add_argument("--max-n-fraction", type=float, default=d.max_n_fraction,
-                   help="most N a negative may hold (default 0: none)")
+                   help="most N a negative (and so a positive it is matched to) may hold (default 0: none)")
     g.add_argument("--background", choices=("positive-contigs", "genome"), default=d.background,
                    help="draw negatives from the contigs holding positives of the same split (default), or from "
                         "every contig of that split")
@@ -195,7 +195,14 @@ def cmd_create(args: argparse.Namespace) -> int:
         repeat_tolerance=None if args.no_repeat_match else args.repeat_tolerance,
         max_n_fraction=args.max_n_fraction, background=args.background)
     key, fasta = split_reference(args.reference)
-    citation = Path(args.citation).read_text(encoding="utf-8").strip() if args.citation else ""
+    citation = ""
+    if args.citation:
+        if not Path(args.citation).is_file():
+            _usage("create", f"--citation {args.citation}: not found (give a file holding the citation, e.g. BibTeX)")
+        try:
+            citation = Path(args.citation).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as err:
+            _usage("create", f"--citation {args.citation}: cannot be read as UTF-8 text ({err})")
     t0 = time.perf_counter()
     cards: list[Path] = []
     # one writer for the folder while config, spec and audit are written; the card is drawn once at the end
