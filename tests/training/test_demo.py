@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 from huggingface_hub import ModelCard
 
@@ -28,3 +29,9 @@ def test_demo_builds_trains_evaluates_and_writes_cards(tmp_path, capsys, monkeyp
     assert f"| test | {record['metrics']['test']['accuracy']:.4f} |" in card.text
     for name in ("model.safetensors", "config.json", "predictions_test.csv", "training_curve.png", "confusion_matrix.png"):
         assert (run / name).is_file(), name
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("The last lines you should see", 1)[1].split("```", 2)[1]
+    printed = [line for line in out.splitlines() if line.startswith(("test metrics:", "trained "))]
+    for line in printed:  # the quick start's output is shown as it prints (throughput aside)
+        key = line if line.startswith("test metrics:") else line.split("(")[0]
+        assert key in shown, f"README quick start is stale: {line!r}"
