@@ -397,6 +397,13 @@ def _choose(cand_cells: pd.DataFrame, cells: pd.DataFrame, flat, length, acc_s, 
     if len(wanted) == 0:
         return wanted
     s, e = flat[wanted], flat[wanted] + length[wanted]
+    order, clear = _clear_of_each_other(s, e, acc_s, acc_e)
+    return np.sort(wanted[order[clear]])
+
+
+def _clear_of_each_other(s: np.ndarray, e: np.ndarray, acc_s: np.ndarray, acc_e: np.ndarray):
+    """Candidate intervals `[s, e)` in start order, and which of them overlap neither an earlier candidate nor
+    an accepted interval (`acc_s`/`acc_e`, sorted, disjoint): `(order, clear)`."""
     order = np.argsort(s, kind="stable")
     reach = np.maximum.accumulate(e[order])
     clear = np.ones(len(order), dtype=bool)
@@ -404,7 +411,7 @@ def _choose(cand_cells: pd.DataFrame, cells: pd.DataFrame, flat, length, acc_s, 
     if len(acc_s):
         j = np.searchsorted(acc_s, e[order], side="left") - 1
         clear &= ~((j >= 0) & (acc_e[np.maximum(j, 0)] > s[order]))
-    return np.sort(wanted[order[clear]])
+    return order, clear
 
 
 def _widened(wide: pd.DataFrame, need: np.ndarray, cand_cells: pd.DataFrame, chosen: np.ndarray, flat, length,
@@ -428,13 +435,7 @@ def _widened(wide: pd.DataFrame, need: np.ndarray, cand_cells: pd.DataFrame, cho
     if not len(picks):
         return picks, pd.DataFrame(columns=["pool", "length", "gbin", "rbin"]), levels
     s, e = flat[picks], flat[picks] + length[picks]
-    order = np.argsort(s, kind="stable")
-    reach = np.maximum.accumulate(e[order])
-    clear = np.ones(len(order), dtype=bool)
-    clear[1:] = s[order][1:] >= reach[:-1]
-    if len(acc_s):
-        j = np.searchsorted(acc_s, e[order], side="left") - 1
-        clear &= ~((j >= 0) & (acc_e[np.maximum(j, 0)] > s[order]))
+    order, clear = _clear_of_each_other(s, e, acc_s, acc_e)
     keep = np.sort(order[clear])
     target = pd.DataFrame(targets, columns=["pool", "length", "gbin", "rbin"]).iloc[keep].reset_index(drop=True)
     return picks[keep], target.astype(np.int64), levels[keep]
