@@ -31,6 +31,7 @@ from gbhub import __version__
 from gbhub.builders import sources as source_files
 from gbhub.builders.errors import CoordinateTableError, GBHubError
 from gbhub.builders.extract import write_plan_config
+from gbhub.builders.genome import Genome
 from gbhub.builders.hub_layout import SPLITS, VALIDATION_FRACTION, RegressionTarget
 from gbhub.builders.plan import QUANTILE_BINS, regression_plan
 from gbhub.builders.references import REFERENCES, builtin_dir, resolve_reference
@@ -60,6 +61,9 @@ class GeneTables:
     names: dict[str, str]
     digests: dict[str, str] = field(default_factory=dict)
     verified: dict = field(default_factory=dict)
+    #: `{gene id: its window's sequence as the source gives it}` for a sample of genes: the build reads those
+    #: windows from the reference and refuses a mismatch (a wrong reference, or a wrong strand convention).
+    expected_windows: dict[str, str] = field(default_factory=dict)
 
 
 def tss_windows(tss, minus, upstream: int, downstream: int) -> tuple[np.ndarray, np.ndarray]:
@@ -165,6 +169,34 @@ def window_rows(genes: pd.DataFrame, upstream: int, downstream: int, *, name: st
     return genes.drop(columns=["tss"]).assign(start=start, end=end)
 
 
+def check_expected_windows(prepared: Path, rows: pd.DataFrame, genes: GeneTables, reference: str) -> None:
+    """Read the sampled genes' windows from the reference and compare them with the source's own sequences.
+
+    Records the check in `genes.verified["checks"]`.
+
+    Raises:
+        GeneTableError: a window differs, naming the gene, its strand and the likely cause.
+    """
+    picked = rows[rows["id"].isin(list(genes.expected_windows))]
+    got = Genome(prepared).fetch(picked["region"].to_numpy(), picked["start"].to_numpy(np.int64),
+                                 picked["end"].to_numpy(np.int64), (picked["strand"] == "-").to_numpy(),
+                                 table=next(iter(genes.names.values())), rows=picked["row"].to_numpy()).to_pylist()
+    wrong = [(row, seq) for row, seq in zip(picked.itertuples(index=False), got)
+             if seq != genes.expected_windows[row.id].upper()]
+    if wrong:
+        row, seq = wrong[0]
+        same = sum(a == b for a, b in zip(seq, genes.expected_windows[row.id].upper()))
+        raise GeneTableError(
+            f"{len(wrong)} of {len(picked)} sampled windows read from reference {reference!r} differ from the source's "
+            f"own sequences (first: gene {row.id!r} on the {row.strand} strand of {row.region}, {same:,} of "
+            f"{len(seq):,} bases equal): the reference is not the assembly the source used, or its contigs are "
+            "named differently; pass the right one with --reference")
+    strands = picked["strand"].value_counts()
+    genes.verified.setdefault("checks", []).append(
+        f"{len(picked)} sampled windows ({int(strands.get('+', 0))} on +, {int(strands.get('-', 0))} on -) read from "
+        "the reference equal the source's own sequences for those genes")
+
+
 def build_regression(
     spec,
     out_dir: str | os.PathLike,
@@ -200,6 +232,8 @@ def build_regression(
     upstream, downstream = spec.window
     rows = {split: window_rows(genes.tables[split], upstream, downstream, name=genes.names[split])
             for split in ("train", "test")}
+    if genes.expected_windows:
+        check_expected_windows(resolved.genome.path, pd.concat(list(rows.values())), genes, spec.reference)
     plan = regression_plan(rows, genes.names, str(resolved.genome.path), targets=spec.target.targets,
                            side_features=spec.target.side_features, seed=seed, fraction=VALIDATION_FRACTION)
     provenance = regression_provenance(spec, genes, resolved, seed, plan, fetched)

@@ -151,4 +151,19 @@ def load_genes(folder: Path) -> GeneTables:
     verified = {"kind": "Xpresso datapack", "checks": checks, "genes_in_table": int(len(table)),
                 "masked_histone_genes": int(masked_histone.sum()), "masked_chrY_genes": int(chr_y.sum()),
                 "genes_kept": int(len(frame)), "test_genes": int(test_count)}
-    return GeneTables(tables, {"train": INPUT, "test": INPUT}, digests, verified)
+    return GeneTables(tables, {"train": INPUT, "test": INPUT}, digests, verified,
+                      expected_windows=_promoter_sample(folder, frame))
+
+
+def _promoter_sample(folder: Path, frame: pd.DataFrame, per_strand: int = 25) -> dict[str, str]:
+    """The datapack's own sequence of the first `per_strand` kept genes on each strand (Xpresso's order), cut to
+    our window: `PROMOTER[FLANK - UPSTREAM : FLANK + DOWNSTREAM]` (the build checks the reference against them)."""
+    picked = set(frame.groupby("strand", sort=True).head(per_strand)["id"])
+    out = {}
+    chunks = pd.read_csv(io.StringIO(_read_text(folder / INPUT)), sep="\t", dtype={"ENSID": str},
+                         usecols=["ENSID", "PROMOTER"], chunksize=2_000)
+    for chunk in chunks:
+        for gene, promoter in zip(chunk["ENSID"], chunk["PROMOTER"]):
+            if gene in picked and isinstance(promoter, str) and len(promoter) == 2 * FLANK:
+                out[gene] = promoter[FLANK - UPSTREAM: FLANK + DOWNSTREAM]
+    return out

@@ -88,6 +88,7 @@ def test_xpresso_builds_offline_from_coordinates_with_xpressos_windows_split_and
     card = (out / "README.md").read_text()
     assert xpresso.DATAPACK + xpresso.INPUT in card and "not pinned (recorded at build)" in card
     assert "masked: 1 histone genes" in card and "agarwal2020predicting" in card
+    assert "sampled windows (" in card and "equal the source's own sequences" in card  # checked at build
 
 
 def test_xpresso_refuses_a_window_that_is_not_20_kb_naming_the_row(tmp_path):
@@ -128,3 +129,17 @@ def test_a_bed_with_too_few_columns_is_one_error(tmp_path):
     (pack / xpresso.BED).write_bytes(gzip.compress(("\n".join("\t".join(b.split("\t")[:5]) for b in bed) + "\n").encode()))
     with pytest.raises(GeneTableError, match="is not Xpresso's 6-column tab-separated BED"):
         xpresso.load_genes(pack)
+
+
+def test_a_reference_that_is_not_the_datapacks_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    monkeypatch.setattr(xpresso, "TEST_COUNT", 2)
+    monkeypatch.setitem(genome_module.KNOWN_LENGTHS, "GRCh38", {})
+    fasta, pack = _datapack(tmp_path)
+    text = fasta.read_text().splitlines()
+    text[3] = text[3][:15_000] + text[3][15_000:].translate(_RC)  # contig X differs past 15 kb
+    (tmp_path / "other.fa").write_text("\n".join(text) + "\n")
+    with pytest.raises(GeneTableError, match=r"sampled windows read from reference 'GRCh38_ensembl97' differ from the "
+                                             r"source's own sequences \(first: gene 'ENSG"):
+        build_benchmark("xpresso_human", tmp_path / "hub", coordinates_dir=pack, cache_dir=tmp_path / "cache",
+                        references={"GRCh38_ensembl97": tmp_path / "other.fa"}, progress=False)
+    assert not (tmp_path / "hub" / "xpresso_human").exists()
