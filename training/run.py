@@ -105,7 +105,18 @@ def _train_recipe(recipe: Recipe, args: Arguments) -> dict | None:
     if int(os.environ.get("RANK", "0")) != 0:  # the other processes of a distributed launch
         return _train_locked(recipe, args)
     with folder_lock(args.data.out, command=f"gbhub train {recipe.name}"):
+        _sweep_temporary_files(Path(args.data.out))
         return _train_locked(recipe, args)
+
+
+def _sweep_temporary_files(out: Path) -> None:
+    """Remove the `atomic_path` temporaries (`.<name>.<random>.tmp`) a killed run left in the run folder and
+    its seed folders: under the folder's lock no live process is writing them."""
+    for folder in (out, *sorted(out.glob("seed-*"))):
+        for path in folder.glob(".*.tmp"):
+            if path.is_file():
+                logger.info("removing %s, left by an interrupted run", path)
+                path.unlink(missing_ok=True)
 
 
 def _train_locked(recipe: Recipe, args: Arguments) -> dict | None:

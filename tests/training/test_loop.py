@@ -343,3 +343,13 @@ def test_a_second_run_into_the_same_folder_is_refused_naming_the_holder(syntheti
     assert not (out / "metrics.json").exists()
     assert _train(synthetic, out, "--epochs", "1", "--max-train-samples", "200") == 0  # free again
     assert not (out / ".gbhub.lock").exists() and (out / "metrics.json").is_file()
+
+
+def test_temporary_files_of_a_killed_run_are_removed_by_the_next(synthetic, tmp_path):
+    out = tmp_path / "run"
+    (out / "seed-1").mkdir(parents=True)
+    left = [out / ".training_curve.png.6pzoeo9j.tmp", out / "seed-1" / ".metrics.json.abc.tmp"]
+    for path in left:
+        path.write_bytes(b"half a file")  # what a SIGKILL during an atomic write leaves
+    assert _train(synthetic, out, "--epochs", "1", "--max-train-samples", "200") == 0
+    assert not [p for p in left if p.exists()] and (out / "metrics.json").is_file()
