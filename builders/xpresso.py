@@ -71,7 +71,8 @@ def load_genes(folder: Path) -> GeneTables:
     """
     folder = Path(folder)
     try:
-        table = pd.read_csv(io.StringIO(_read_text(folder / INPUT)), sep="\t", dtype={"ENSID": str},
+        text = _read_text(folder / INPUT)  # decompressed once: the PROMOTER sample below reads it again
+        table = pd.read_csv(io.StringIO(text), sep="\t", dtype={"ENSID": str},
                             usecols=lambda c: c != "PROMOTER")
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise GeneTableError(f"{INPUT} is not Xpresso's tab-separated gene table ({err})") from err
@@ -152,15 +153,15 @@ def load_genes(folder: Path) -> GeneTables:
                 "masked_histone_genes": int(masked_histone.sum()), "masked_chrY_genes": int(chr_y.sum()),
                 "genes_kept": int(len(frame)), "test_genes": int(test_count)}
     return GeneTables(tables, {"train": INPUT, "test": INPUT}, digests, verified,
-                      expected_windows=_promoter_sample(folder, frame))
+                      expected_windows=_promoter_sample(text, frame))
 
 
-def _promoter_sample(folder: Path, frame: pd.DataFrame, per_strand: int = 25) -> dict[str, str]:
+def _promoter_sample(text: str, frame: pd.DataFrame, per_strand: int = 25) -> dict[str, str]:
     """The datapack's own sequence of the first `per_strand` kept genes on each strand (Xpresso's order), cut to
     our window: `PROMOTER[FLANK - UPSTREAM : FLANK + DOWNSTREAM]` (the build checks the reference against them)."""
     picked = set(frame.groupby("strand", sort=True).head(per_strand)["id"])
     out = {}
-    chunks = pd.read_csv(io.StringIO(_read_text(folder / INPUT)), sep="\t", dtype={"ENSID": str},
+    chunks = pd.read_csv(io.StringIO(text), sep="\t", dtype={"ENSID": str},
                          usecols=["ENSID", "PROMOTER"], chunksize=2_000)
     for chunk in chunks:
         for gene, promoter in zip(chunk["ENSID"], chunk["PROMOTER"]):

@@ -61,3 +61,21 @@ def planted_benchmark(folder: Path, *, seed: int = 11, per_contig: dict[str, int
     bed = Path(folder) / "peaks.bed"
     bed.write_text("".join(rows))
     return fasta, bed
+
+
+def file_digests(folder: Path) -> dict[str, str]:
+    """sha256 of every file under `folder`, by relative path (for byte-identical rebuild checks)."""
+    import hashlib
+
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def load_frame(hub: Path, config: str):
+    """`(DatasetDict, one frame of all splits with a split column)` of a built config."""
+    import datasets
+    import pandas as pd
+
+    ds = datasets.load_dataset(str(hub), config)
+    return ds, pd.concat([ds[s].to_pandas().assign(split=s) for s in ("train", "validation", "test")],
+                         ignore_index=True)

@@ -6,12 +6,12 @@ import gzip
 import hashlib
 import json
 
-import datasets
 import numpy as np
-import pandas as pd
 import pytest
 import yaml
 from region_fixtures import MOTIF, planted_benchmark
+from region_fixtures import file_digests as _files
+from region_fixtures import load_frame as _frame
 
 from gbhub.builders.genome import Genome
 from gbhub.builders.hub_layout import audit_path, card_path, provenance_path, spec_inputs_dir, spec_path
@@ -20,17 +20,6 @@ from gbhub.builders.regions.splits import overlap_clusters
 from gbhub.cli import main
 
 _COMP = str.maketrans("ACGT", "TGCA")
-
-
-def _files(folder):
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def _frame(hub, config):
-    ds = datasets.load_dataset(str(hub), config)
-    return ds, pd.concat([ds[s].to_pandas().assign(split=s) for s in ("train", "validation", "test")],
-                         ignore_index=True)
 
 
 @pytest.fixture(scope="module")

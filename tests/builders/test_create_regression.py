@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import datasets
@@ -11,21 +10,12 @@ import pandas as pd
 import pytest
 import yaml
 from region_fixtures import MOTIF, planted_benchmark
+from region_fixtures import file_digests as _files
+from region_fixtures import load_frame as _frame
 
 from gbhub.builders.hub_layout import audit_path, card_path, provenance_path, spec_path
 from gbhub.builders.plan import quantile_strata
 from gbhub.cli import main
-
-
-def _files(folder):
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def _frame(hub, config):
-    ds = datasets.load_dataset(str(hub), config)
-    return ds, pd.concat([ds[s].to_pandas().assign(split=s) for s in ("train", "validation", "test")],
-                         ignore_index=True)
 
 
 def scored_bed(root, per_contig):
