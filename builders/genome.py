@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import xxhash
 from tqdm.auto import tqdm
@@ -484,16 +483,26 @@ class Genome:
                 return f"record {contig.name!r}"
         return "the sequence"
 
-    def iter_chunks(self, contig: Contig, size: int, overlap: int = 0) -> Iterator[tuple[int, np.ndarray]]:
+    def iter_chunks(self, contig: Contig, size: int, overlap: int = 0, *,
+                    reuse: bool = False) -> Iterator[tuple[int, np.ndarray]]:
         """`(position, bases)` blocks covering `contig`: `bases` is a `(<= size + overlap,)` uint8 copy of
-        `contig[position:position + size + overlap]`; positions step by `size` from 0."""
+        `contig[position:position + size + overlap]`; positions step by `size` from 0.
+
+        `reuse=True` reads every block into one buffer (each block then overwrites the one before, so use it
+        before asking for the next): a scan of a whole genome then allocates, and page-faults, once.
+        """
+        buffer = np.empty(min(size + overlap, contig.length), dtype=np.uint8) if reuse else None
         with open(self.path / SEQUENCE_FILE, "rb") as handle:
             for pos in range(0, contig.length, size):
                 count = min(size + overlap, contig.length - pos)
-                data = os.pread(handle.fileno(), count, contig.offset + pos)
+                if buffer is not None:
+                    got = os.preadv(handle.fileno(), [memoryview(buffer)[:count]], contig.offset + pos)
+                    data = buffer[:got]
+                else:
+                    data = np.frombuffer(os.pread(handle.fileno(), count, contig.offset + pos), dtype=np.uint8)
                 if len(data) != count:
                     raise self._damaged(f"{SEQUENCE_FILE} ended early")
-                yield pos, np.frombuffer(data, dtype=np.uint8)
+                yield pos, data
 
     def resolve(self, region: str) -> Contig | None:
         """The contig a table's `region` names, in any spelling (`chr1`/`1`, `chrM`/`MT`/`MtDNA`...)."""
@@ -525,6 +534,8 @@ class Genome:
         """
         n = len(starts)
         rows = np.arange(1, n + 1) if rows is None else rows
+        import pandas as pd  # lazy: 0.3 s to import, and `gbhub locate` on a FASTA needs none of it
+
         tables = np.broadcast_to(np.asarray(table, dtype=object), (n,))
         inverse, unique = pd.factorize(np.asarray(regions, dtype=object))
         unique_offsets = np.empty(len(unique), dtype=np.int64)
@@ -583,10 +594,13 @@ class Genome:
             CoordinateTableError: an unknown contig, or an interval that ends past its contig
                 (never silently shortened).
         """
-        n = len(starts)
         offsets = self.locate(regions, starts, ends, table=table, rows=rows)
-        absolute = offsets + starts  # byte offset of each interval's first base in sequence.bin
-        lengths = ends - starts
+        return self.fetch_offsets(offsets + starts, ends - starts, minus)
+
+    def fetch_offsets(self, absolute: np.ndarray, lengths: np.ndarray, minus: np.ndarray) -> pa.Array:
+        """`fetch` of intervals already checked: `absolute` is each one's byte offset in `sequence.bin` (its
+        contig's offset plus its start), `lengths` its length (> 0, within its contig)."""
+        n = len(absolute)
         minus = np.asarray(minus, dtype=bool)
         # Visit intervals in genome order, mapping one bounded window of sequence.bin at a time:
         # resident memory stays near `_WINDOW` whatever the genome size, and pages are read in order.

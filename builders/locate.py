@@ -16,23 +16,28 @@ once per position) `ambiguous`, with none `unmapped`, and one with no N-free str
 
 from __future__ import annotations
 
+import csv
+import functools
+import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from numpy.lib.stride_tricks import as_strided
 from tqdm.auto import tqdm
 
 from gbhub.builders.errors import GBHubError
 from gbhub.builders.genome import COMPLEMENT_LUT, Genome, iter_fasta, n_runs
 
+if TYPE_CHECKING:
+    import pandas as pd  # imported where a table is asked for: `gbhub locate` on a FASTA never needs it
+
 STATUSES = ("unique", "ambiguous", "unmapped", "unsearchable")
 MAX_K, MAX_STRIDE, MIN_K = 32, 16, 12
-_BLOCK = 1 << 24  # genome bases per scanned block (a multiple of every stride <= 16)
+_BLOCK = 1 << 21  # genome bases per scanned block (a multiple of every stride <= 16; small enough for the cache)
 _VERIFY_BATCH = 1 << 21  # candidate positions verified at once
 # 2-bit codes: bits 1-2 of the ASCII letter, `(byte >> 1) & 3`: A 0, C 1, T 2, G 3 (complement: code ^ 2).
 # The genome scan computes them with two integer operations per 4 bases; anything else is 4 here.
@@ -53,20 +58,69 @@ class LocateResult:
     """Where each query lies.
 
     Attributes:
-        table: one row per query, in input order: `status` (`STATUSES`), `hits` (exact occurrences,
-            counting both strands; NA when unsearchable), and `region`, `start`, `end`, `strand` for
-            `unique` queries (NA otherwise). `region` is the reference's record name; coordinates are
-            0-based half-open, `-` meaning the query is the reverse complement of `region[start:end]`.
-        hits: every exact occurrence: `query` (row of `table`), `region`, `start`, `end`, `strand`.
+        status: `(n,)` one of `STATUSES` per query, in input order.
+        hit_count: `(n,)` exact occurrences, counting both strands (-1 when unsearchable).
+        region, start, end, strand: `(n,)` the locus of each `unique` query (None / -1 otherwise). `region`
+            is the reference's record name; coordinates are 0-based half-open, `-` meaning the query is the
+            reverse complement of `region[start:end]`.
+        all_hits: every exact occurrence, as columns `query` (row), `region`, `start`, `end`, `strand`.
         params: seed length `k`, stride `w`, queries, genome bp scanned and candidate positions verified.
     """
 
-    table: pd.DataFrame
-    hits: pd.DataFrame
-    params: dict
+    status: np.ndarray
+    hit_count: np.ndarray
+    region: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    strand: np.ndarray
+    all_hits: dict[str, np.ndarray]
+    params: dict = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
-        return {s: int((self.table["status"] == s).sum()) for s in STATUSES}
+        return {s: int((self.status == s).sum()) for s in STATUSES}
+
+    @functools.cached_property
+    def table(self) -> pd.DataFrame:
+        """One row per query: `status`, `hits` (NA when unsearchable), and `region`, `start`, `end`, `strand`
+        (NA unless `unique`)."""
+        import pandas as pd
+
+        n = len(self.status)
+        searchable = self.hit_count >= 0
+        table = pd.DataFrame({
+            "status": self.status,
+            "hits": pd.array(np.where(searchable, self.hit_count, 0), dtype="Int64"),
+            "region": pd.array([None] * n, dtype="string"),
+            "start": pd.array([None] * n, dtype="Int64"),
+            "end": pd.array([None] * n, dtype="Int64"),
+            "strand": pd.array([None] * n, dtype="string"),
+        })
+        table.loc[~searchable, "hits"] = pd.NA
+        q = np.flatnonzero(self.status == "unique")
+        for name in ("region", "start", "end", "strand"):
+            table.loc[q, name] = getattr(self, name)[q]
+        return table
+
+    @functools.cached_property
+    def hits(self) -> pd.DataFrame:
+        """Every exact occurrence: `query` (row of `table`), `region`, `start`, `end`, `strand`."""
+        import pandas as pd
+
+        return pd.DataFrame(self.all_hits)
+
+    def text_rows(self, ids: np.ndarray) -> list[list[str]]:
+        """The table as text fields, `id` first: what `write_locations` writes for a FASTA's queries."""
+        located = self.status == "unique"
+        hits = np.where(self.hit_count >= 0, self.hit_count.astype(str), "")
+        start = np.where(located, self.start.astype(str), "")
+        end = np.where(located, self.end.astype(str), "")
+        region = np.where(located, self.region, "").astype(str)
+        strand = np.where(located, self.strand, "").astype(str)
+        return [list(row) for row in zip(np.asarray(ids, dtype=object).astype(str), self.status,
+                                         hits, region, start, end, strand)]
+
+
+TABLE_COLUMNS = ("id", "status", "hits", "region", "start", "end", "strand")
 
 
 def _as_large_strings(sequences) -> pa.Array:
@@ -185,7 +239,8 @@ def _index(seqs: pa.Array, k: int, w: int, searchable: np.ndarray, run_len, run_
     codes = np.concatenate([_kmer_codes(forward, k, w), _kmer_codes(reverse, k, w)], axis=1).ravel()
     oriented_anchor = np.stack([anchor, lengths[rows] - anchor - window], axis=1)  # (n, 2): + and - strand
     order = np.argsort(codes, kind="stable")
-    bits_log2 = int(min(32, max(20, np.ceil(np.log2(max(len(codes), 1))) + 4)))
+    need = int(np.ceil(np.log2(max(len(codes), 1))))  # 64 bits a key (1.5% false positives) while the filter
+    bits_log2 = min(32, max(20, need + 4, min(need + 6, 25)))  # fits in 4 MB; 16 bits a key (6%) beyond
     filter_shift = np.uint64(64 - bits_log2)
     bits = np.zeros(1 << (bits_log2 - 3), dtype=np.uint8)
     h = (codes * _MULT) >> filter_shift
@@ -228,12 +283,13 @@ def locate_sequences(genome: Genome, sequences, *, progress: bool = True) -> Loc
         total = sum(c.length for c in genome.contigs.values())
         bar = tqdm(total=total, desc="locating", unit="bp", unit_scale=True, disable=not progress)
         run_s, run_e = n_runs(genome, progress=progress)
+        workspace = _Workspace(_BLOCK, w)
         for contig_id, contig in enumerate(genome.contigs.values()):
             block = _BLOCK - _BLOCK % w
             inside = slice(np.searchsorted(run_s, contig.offset), np.searchsorted(run_s, contig.offset + contig.length))
             runs = (run_s[inside] - contig.offset, run_e[inside] - contig.offset)
-            for pos, bases in genome.iter_chunks(contig, block, overlap=k - 1):
-                found = _scan_block(bases, pos, block, k, w, index, runs)
+            for pos, bases in genome.iter_chunks(contig, block, overlap=k - 1, reuse=True):
+                found = _scan_block(bases, pos, block, k, w, index, runs, workspace)
                 if found is not None:
                     pending.append((contig_id, *found))
                     pending_size += len(found[0])
@@ -247,99 +303,129 @@ def locate_sequences(genome: Genome, sequences, *, progress: bool = True) -> Loc
             hits.append(_verify(genome, seqs, lengths, pending))
             verified += pending_size
         bar.close()
-    hit_frame = pd.concat(hits, ignore_index=True) if hits else pd.DataFrame(
-        {"query": np.zeros(0, np.int64), "contig": np.zeros(0, np.int64), "start": np.zeros(0, np.int64),
-         "minus": np.zeros(0, bool)})
+    query, contig, start, minus = (np.concatenate([h[i] for h in hits]) if hits else np.zeros(0, dtype)
+                                   for i, dtype in enumerate((np.int64, np.int64, np.int64, bool)))
     # a palindrome matches both strands at one position: one locus, reported on +
-    hit_frame = hit_frame.sort_values(["query", "contig", "start", "minus"], kind="stable")
-    hit_frame = hit_frame.drop_duplicates(["query", "contig", "start"], keep="first").reset_index(drop=True)
+    order = np.lexsort((minus, start, contig, query))
+    query, contig, start, minus = query[order], contig[order], start[order], minus[order]
+    first = np.ones(len(query), dtype=bool)
+    first[1:] = (query[1:] != query[:-1]) | (contig[1:] != contig[:-1]) | (start[1:] != start[:-1])
+    query, contig, start, minus = query[first], contig[first], start[first], minus[first]
     names = np.array(list(genome.contigs), dtype=object)
-    per_query = np.bincount(hit_frame["query"].to_numpy(np.int64), minlength=n)
+    per_query = np.bincount(query, minlength=n)
     status = np.where(~searchable, "unsearchable",
                       np.where(per_query == 1, "unique", np.where(per_query > 1, "ambiguous", "unmapped")))
-    unique_rows = hit_frame[per_query[hit_frame["query"].to_numpy(np.int64)] == 1]
-    table = pd.DataFrame({
-        "status": status,
-        "hits": pd.array(np.where(searchable, per_query, 0), dtype="Int64"),
-        "region": pd.array([None] * n, dtype="string"),
-        "start": pd.array([None] * n, dtype="Int64"),
-        "end": pd.array([None] * n, dtype="Int64"),
-        "strand": pd.array([None] * n, dtype="string"),
-    })
-    table.loc[~searchable, "hits"] = pd.NA
-    q = unique_rows["query"].to_numpy(np.int64)
-    table.loc[q, "region"] = names[unique_rows["contig"].to_numpy(np.int64)]
-    table.loc[q, "start"] = unique_rows["start"].to_numpy(np.int64)
-    table.loc[q, "end"] = unique_rows["start"].to_numpy(np.int64) + lengths[q]
-    table.loc[q, "strand"] = np.where(unique_rows["minus"].to_numpy(bool), "-", "+")
-    all_hits = pd.DataFrame({
-        "query": hit_frame["query"].to_numpy(np.int64),
-        "region": names[hit_frame["contig"].to_numpy(np.int64)],
-        "start": hit_frame["start"].to_numpy(np.int64),
-        "end": hit_frame["start"].to_numpy(np.int64) + lengths[hit_frame["query"].to_numpy(np.int64)],
-        "strand": np.where(hit_frame["minus"].to_numpy(bool), "-", "+"),
-    })
+    unique = per_query[query] == 1
+    region = np.full(n, None, dtype=object)
+    locus = np.full(n, -1, dtype=np.int64)
+    strand = np.full(n, None, dtype=object)
+    q = query[unique]
+    region[q] = names[contig[unique]]
+    locus[q] = start[unique]
+    strand[q] = np.where(minus[unique], "-", "+")
+    end = np.where(locus >= 0, locus + lengths, -1)
+    all_hits = {"query": query, "region": names[contig], "start": start, "end": start + lengths[query],
+                "strand": np.where(minus, "-", "+")}
     params = {"k": k, "stride": w, "queries": n, "searchable": int(searchable.sum()), "genome_bp": scanned,
               "candidates_verified": verified}
-    return LocateResult(table, all_hits, params)
+    return LocateResult(status, np.where(searchable, per_query, -1), region, locus, end, strand, all_hits, params)
+
+
+class _Workspace:
+    """Scratch arrays of one genome scan, allocated once: fresh 16 MB temporaries for every block cost more in
+    page faults than the arithmetic on them."""
+
+    def __init__(self, block: int, w: int):
+        m = block // w + 2
+        self.u32 = np.empty(m * 4, dtype=np.uint32)
+        self.u8 = np.empty(m * 4, dtype=np.uint8)
+        self.words = np.empty(m, dtype=np.uint64)
+        self.code = np.empty(m, dtype=np.uint64)
+        self.hash = np.empty(m, dtype=np.uint64)
+        self.byte = np.empty(m, dtype=np.uint8)
+        self.bit = np.empty(m, dtype=np.uint8)
+
+
+def _packed_codes(bases: np.ndarray, m: int, ws: _Workspace) -> np.ndarray:
+    """Codes of the 32-mers at positions `0, 16, 32, ...` (`m` of them), straight from the ASCII bytes: 16-base
+    words, 4 bases a byte, every step in place in `ws`."""
+    size = (m + 1) * 16
+    if len(bases) >= size:
+        padded = bases[:size]
+    else:
+        padded = np.zeros(size, dtype=np.uint8)
+        padded[: len(bases)] = bases
+    u32 = ws.u32[: (m + 1) * 4]
+    np.right_shift(padded.view("<u4"), np.uint32(1), out=u32)
+    np.bitwise_and(u32, np.uint32(0x03030303), out=u32)  # each byte: its base's 2-bit code
+    # gather the four 2-bit codes into the top byte (base t at bits 2t of it): the shifted copies land in
+    # disjoint bit fields, so the product has no carries into bits 24-31
+    np.multiply(u32, np.uint32(0x01041040), out=u32)
+    np.right_shift(u32, np.uint32(24), out=u32)
+    u8 = ws.u8[: (m + 1) * 4]
+    np.copyto(u8, u32, casting="unsafe")  # values < 256
+    words = ws.words[: m + 1]
+    np.copyto(words, u8.view("<u4"))
+    code = ws.code[:m]
+    np.left_shift(words[1: m + 1], np.uint64(32), out=code)
+    np.bitwise_or(code, words[:m], out=code)
+    return code
 
 
 def _scan_block(bases: np.ndarray, pos: int, block: int, k: int, w: int, index: _QueryIndex,
-                runs: tuple[np.ndarray, np.ndarray]):
+                runs: tuple[np.ndarray, np.ndarray], ws: _Workspace):
     """Candidate `(query start, query row, minus)` of one genome block (positions `pos..pos+block` step `w`).
 
-    `runs`: the contig's runs of non-ACGT bases (contig positions, sorted): no k-mer touching one is looked up.
+    `runs`: the contig's runs of non-ACGT bases (contig positions, sorted): a k-mer touching one is dropped.
     """
     usable = len(bases) - k + 1
     if usable <= 0:
         return None
     m = -(-min(block, usable) // w)  # stride positions in this block
-    at = np.arange(m, dtype=np.int64) * w
-    if k == 32 and w == 16:  # the usual case: 16-base words, 4 bases a byte, straight from the ASCII bytes
-        size = (m + 1) * 16
-        if len(bases) >= size:
-            padded = bases[:size]
-        else:
-            padded = np.zeros(size, dtype=np.uint8)
-            padded[: len(bases)] = bases
-        codes = (padded.view("<u4") >> np.uint32(1)) & np.uint32(0x03030303)  # each byte: its base's 2-bit code
-        # gather the four 2-bit codes into the top byte (base t at bits 2t of it): the shifted copies land in
-        # disjoint bit fields, so the product has no carries into bits 24-31
-        packed = (codes * np.uint32(0x01041040)) >> np.uint32(24)
-        words = packed.astype(np.uint8).view("<u4").astype(np.uint64)
-        code = words[:m] | (words[1: m + 1] << np.uint64(32))
+    if k == 32 and w == 16:  # the usual case
+        code = _packed_codes(bases, m, ws)
     else:
         enc = _ENC[bases] & 3
         view = as_strided(enc, shape=(m, k), strides=(w, 1), writeable=False)
         code = np.zeros(m, dtype=np.uint64)
         for t in range(k):
             code |= view[:, t].astype(np.uint64) << np.uint64(2 * t)
-    ok = np.ones(m, dtype=bool)
-    run_s, run_e = runs
-    lo, hi = np.searchsorted(run_e, pos, side="right"), np.searchsorted(run_s, pos + len(bases), side="left")
-    if hi > lo:  # N runs in this block: drop the k-mers that touch one
-        starts = pos + at
-        j = np.searchsorted(run_s[lo:hi], starts + k, side="left") - 1
-        ok = ~((j >= 0) & (run_e[lo:hi][np.maximum(j, 0)] > starts))
-    h = (code * _MULT) >> index.filter_shift
-    ok &= ((index.bits[(h >> np.uint64(3)).astype(np.int64)] >> (h & np.uint64(7)).astype(np.uint8)) & 1).astype(bool)
-    sel = np.flatnonzero(ok)
+    # the bit filter: bit `hash(code)` of `index.bits`, in place
+    h = ws.hash[:m]
+    np.multiply(code, _MULT, out=h)
+    np.right_shift(h, index.filter_shift, out=h)
+    bit = ws.bit[:m]
+    np.copyto(bit, h & np.uint64(7), casting="unsafe")
+    np.right_shift(h, np.uint64(3), out=h)
+    byte = np.take(index.bits, h.view(np.int64), out=ws.byte[:m])
+    np.right_shift(byte, bit, out=byte)
+    np.bitwise_and(byte, np.uint8(1), out=byte)
+    sel = np.flatnonzero(byte)
     if not len(sel):
         return None
+    starts = pos + sel * w
+    run_s, run_e = runs
+    lo, hi = np.searchsorted(run_e, pos, side="right"), np.searchsorted(run_s, pos + len(bases), side="left")
+    if hi > lo:  # N runs in this block: drop the k-mers that touch one (their codes read N as a base)
+        j = np.searchsorted(run_s[lo:hi], starts + k, side="left") - 1
+        clean = ~((j >= 0) & (run_e[lo:hi][np.maximum(j, 0)] > starts))
+        sel, starts = sel[clean], starts[clean]
     c = code[sel]
-    lo = np.searchsorted(index.keys, c, side="left")
-    hi = np.searchsorted(index.keys, c, side="right")
-    count = hi - lo
-    if not count.any():
+    lo = np.searchsorted(index.keys, c, side="left")  # most survivors of the filter are false positives ...
+    hit = index.keys[np.minimum(lo, len(index.keys) - 1)] == c
+    if not hit.any():
         return None
-    genome_pos = np.repeat(pos + at[sel], count)
+    lo, c, starts = lo[hit], c[hit], starts[hit]  # ... so the right end is looked up for true ones only
+    count = np.searchsorted(index.keys, c, side="right") - lo
+    genome_pos = np.repeat(starts, count)
     key = np.repeat(lo - np.cumsum(np.concatenate([[0], count[:-1]])), count) + np.arange(count.sum())
     query, minus, shift = index.payload(key)
     return genome_pos - shift, query, minus
 
 
-def _verify(genome: Genome, seqs: pa.Array, lengths: np.ndarray, pending: list[tuple]) -> pd.DataFrame:
-    """The candidates whose whole query equals the genome there (reverse complement on `-`)."""
+def _verify(genome: Genome, seqs: pa.Array, lengths: np.ndarray, pending: list[tuple]) -> tuple[np.ndarray, ...]:
+    """`(query, contig, start, minus)` of the candidates whose whole query equals the genome there (reverse
+    complement on `-`)."""
     contig_ids = np.concatenate([np.full(len(p[1]), p[0], dtype=np.int64) for p in pending])
     start = np.concatenate([p[1] for p in pending]).astype(np.int64)
     query = np.concatenate([p[2] for p in pending]).astype(np.int64)
@@ -348,13 +434,29 @@ def _verify(genome: Genome, seqs: pa.Array, lengths: np.ndarray, pending: list[t
     limit = np.array([c.length for c in contigs], dtype=np.int64)[contig_ids]
     end = start + lengths[query]
     inside = (start >= 0) & (end <= limit)
-    contig_ids, start, query, minus, end = (a[inside] for a in (contig_ids, start, query, minus, end))
+    contig_ids, start, query, minus = (a[inside] for a in (contig_ids, start, query, minus))
     if not len(start):
-        return pd.DataFrame({"query": query, "contig": contig_ids, "start": start, "minus": minus})
-    names = np.array([c.name for c in contigs], dtype=object)
-    found = genome.fetch(names[contig_ids], start, end, minus)
-    same = pc.equal(found.cast(pa.large_string()), seqs.take(pa.array(query))).to_numpy(zero_copy_only=False)
-    return pd.DataFrame({"query": query[same], "contig": contig_ids[same], "start": start[same], "minus": minus[same]})
+        return query, contig_ids, start, minus
+    offsets = np.array([c.offset for c in contigs], dtype=np.int64)[contig_ids]
+    found = genome.fetch_offsets(offsets + start, lengths[query], minus)
+    same = _same_as_queries(found.cast(pa.large_string()), seqs, query)
+    return query[same], contig_ids[same], start[same], minus[same]
+
+
+def _same_as_queries(found: pa.Array, seqs: pa.Array, query: np.ndarray, piece: int = 1 << 23) -> np.ndarray:
+    """`found[i] == seqs[query[i]]` for each `i` (equal lengths, > 0), compared byte for byte in numpy, a few MB
+    at a time."""
+    f_data, f_off = _buffers(found)
+    q_data, q_off = _buffers(seqs)
+    same = np.empty(len(query), dtype=bool)
+    bounds = np.unique(np.searchsorted(f_off, np.arange(f_off[0], f_off[-1], piece), side="right") - 1)
+    for lo, hi in zip(bounds, [*bounds[1:], len(query)]):
+        rows = slice(lo, hi)
+        length = np.diff(f_off[lo: hi + 1])
+        at = np.repeat(q_off[query[rows]] - f_off[rows], length) + np.arange(f_off[lo], f_off[hi])
+        differs = f_data[f_off[lo]: f_off[hi]] != q_data[at]
+        same[rows] = ~np.logical_or.reduceat(differs, f_off[rows] - f_off[lo])
+    return same
 
 
 # ------------------------------------------------------------------------------------------------ inputs
@@ -392,8 +494,10 @@ def read_query_table(source: str, *, column: str = "sequence", id_column: str | 
         if name.endswith((".fa", ".fasta", ".fna", ".fas")) or _starts_with_header(path):
             records = list(iter_fasta(path))
             ids = np.array([r[0] for r in records], dtype=object)
-            sequences = pa.array([r[1].decode("ascii", "replace") for r in records], pa.large_string())
-            return ids, sequences, None
+            return ids, _fasta_strings([r[1] for r in records]), None
+    import pandas as pd  # a table or a dataset: kept as a DataFrame (a FASTA never needs pandas)
+
+    if path.is_file():
         if name.endswith(".parquet"):
             frame = pd.read_parquet(path)
         elif name.endswith((".csv", ".tsv", ".txt")):
@@ -423,6 +527,17 @@ def read_query_table(source: str, *, column: str = "sequence", id_column: str | 
     if split and "split" not in frame.columns:
         frame["split"] = split
     return (*_from_frame(frame, column, id_column, str(source)), frame)
+
+
+def _fasta_strings(sequences: list[bytes]) -> pa.Array:
+    """FASTA sequences as one Arrow string array, built from their bytes (`pa.array` on Python strings would
+    import pandas, a third of the command's start-up); a byte outside ASCII reads as U+FFFD, as in `decode`."""
+    data = b"".join(sequences)
+    if not data.isascii():
+        return pa.array([s.decode("ascii", "replace") for s in sequences], pa.large_string())
+    offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
+    np.cumsum([len(s) for s in sequences], out=offsets[1:])
+    return pa.LargeStringArray.from_buffers(len(sequences), pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 def _dataset_frame(part) -> pd.DataFrame:
@@ -468,32 +583,62 @@ def write_locations(result: LocateResult, ids: np.ndarray, out: str | os.PathLik
     (label, split, sequence...), then `status, hits, region, start, end, strand`: the coordinate columns
     `gbhub audit` reads, which replace any of the same name in the input. Rows with no single locus have an
     empty region, start and end, and the audit leaves them out of its overlap and contig checks.
+
+    Text written without `columns` (a FASTA's queries) goes through `csv` rather than pandas, with the same
+    dialect (`QUOTE_MINIMAL`, `\\n`), so the bytes are those `DataFrame.to_csv` writes (tested).
     """
     import gzip
 
     from gbhub.builders.hub_layout import atomic_path
 
     out = Path(out)
-    frame = result.table.copy()
-    if columns is not None:
-        kept = columns.drop(columns=[c for c in columns.columns if c in frame.columns or c == "id"])
-        frame = pd.concat([kept.reset_index(drop=True), frame], axis=1)
-    frame.insert(0, "id", ids)
     name = out.name.lower()
     with atomic_path(out) as tmp:
         if name.endswith((".bed", ".bed.gz")):
-            rows = frame[frame["status"] == "unique"]
-            rows = rows.assign(id=rows["id"].astype(str).str.replace(r"\s+", "_", regex=True), score=0)
-            rows = rows.sort_values(["region", "start", "end"], kind="stable")
-            text = rows[["region", "start", "end", "id", "score", "strand"]].astype(str).to_csv(
-                sep="\t", header=False, index=False, lineterminator="\n")
+            rows = _bed_rows(result, ids)
+            text = _csv_text(rows, "\t")
             Path(tmp).write_bytes(gzip.compress(text.encode(), mtime=0) if name.endswith(".gz") else text.encode())
-        elif name.endswith(".parquet"):
-            frame.to_parquet(tmp, index=False)
+        elif name.endswith(".parquet") or columns is not None:
+            import pandas as pd
+
+            frame = result.table.copy()
+            if columns is not None:
+                kept = columns.drop(columns=[c for c in columns.columns if c in frame.columns or c == "id"])
+                frame = pd.concat([kept.reset_index(drop=True), frame], axis=1)
+            frame.insert(0, "id", ids)
+            if name.endswith(".parquet"):
+                frame.to_parquet(tmp, index=False)
+            else:
+                frame.to_csv(tmp, index=False, sep="\t" if name.endswith((".tsv", ".txt")) else ",")
         else:
-            frame.to_csv(tmp, index=False, sep="\t" if name.endswith((".tsv", ".txt")) else ",")
+            sep = "\t" if name.endswith((".tsv", ".txt")) else ","
+            Path(tmp).write_text(_csv_text([list(TABLE_COLUMNS), *result.text_rows(ids)], sep), encoding="utf-8")
     return out
 
 
-__all__ = ["COMPLEMENT_LUT", "LocateResult", "locate_sequences", "read_queries", "read_query_table", "write_locations",
-           "STATUSES"]
+def table_text(result: LocateResult, ids: np.ndarray, sep: str = "\t") -> str:
+    """The per-query table with ids as delimited text (header first): what `gbhub locate` prints with no `--out`."""
+    return _csv_text([list(TABLE_COLUMNS), *result.text_rows(ids)], sep)
+
+
+def _bed_rows(result: LocateResult, ids: np.ndarray) -> list[list[str]]:
+    """BED6 rows of the `unique` queries, sorted by region, start, end (ties in input order)."""
+    import re
+
+    q = np.flatnonzero(result.status == "unique")
+    region = result.region[q].astype(str)
+    order = np.lexsort((result.end[q], result.start[q], region))
+    q = q[order]
+    names = [re.sub(r"\s+", "_", str(i)) for i in np.asarray(ids, dtype=object)[q]]
+    return [[r, str(s), str(e), i, "0", st] for r, s, e, i, st in
+            zip(result.region[q], result.start[q], result.end[q], names, result.strand[q])]
+
+
+def _csv_text(rows: list[list[str]], sep: str) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=sep, quoting=csv.QUOTE_MINIMAL, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
+
+
+__all__ = ["COMPLEMENT_LUT", "LocateResult", "locate_sequences", "read_queries", "read_query_table", "table_text",
+           "write_locations", "STATUSES", "TABLE_COLUMNS"]

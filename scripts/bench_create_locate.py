@@ -27,8 +27,16 @@ What it does, in a work folder (default `/tmp/gbhub-bench-create`; kept for re-r
    full input is out of its reach: that is stated next to the figures, with its measured rate).
 
 Every child is measured from inside (`bench_builders_measure.measure`: wall, CPU, peak RSS = `VmHWM`) and the
-results are printed as one JSON object (also written to `<workdir>/bench_create_locate.json`). For the A/B
-ratio quoted in the README, the script prints the two commands to run under `farm-bench --vs`.
+results are printed as one JSON object (also written to `<workdir>/bench_create_locate.json`).
+
+The A/B figure quoted in the README times the two whole processes from outside, alternating (ours, upstream,
+ours, ...), and takes the ratio pair by pair, so a drift in the machine's speed moves both sides of a pair:
+
+    python scripts/bench_create_locate.py --ab RUNS QUERIES.fa CONTIG.fa CONTIG [--upstream-python PY] [--cache-dir DIR]
+
+(ours: `python -m gbhub locate QUERIES.fa --reference contig=CONTIG.fa --out ... --no-progress` in this Python, after
+one untimed run that prepares the reference; upstream: this script's `upstream` child in `PY`, by default this
+Python, which must have `genomic-benchmarks` and `biopython` installed).
 """
 
 from __future__ import annotations
@@ -36,7 +44,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -234,10 +244,60 @@ def check_located(located: Path, truth: Path) -> dict:
             "absent": int((~present).sum()), "statuses": got["status"].value_counts().to_dict()}
 
 
+def _timed(cmd: list[str]) -> dict:
+    """Wall and CPU seconds of one whole process (CPU from the kernel's accounting of reaped children)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          env=dict(os.environ, TQDM_DISABLE="1"))
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3)}
+
+
+def ab(argv: list[str]) -> int:
+    """`--ab RUNS QUERIES CONTIG_FASTA CONTIG [--upstream-python PY] [--cache-dir DIR]`: see the module doc."""
+    p = argparse.ArgumentParser(prog="bench_create_locate.py --ab")
+    p.add_argument("runs", type=int)
+    p.add_argument("queries")
+    p.add_argument("contig_fasta")
+    p.add_argument("contig")
+    p.add_argument("--upstream-python", default=sys.executable)
+    p.add_argument("--cache-dir", default=None, help="ours: the reference cache (default: a folder next to the FASTA)")
+    args = p.parse_args(argv)
+    cache = args.cache_dir or str(Path(args.contig_fasta).with_suffix(".gbhub-cache"))
+    out = Path(cache) / "located.tsv"
+    ours = [sys.executable, "-m", "gbhub", "locate", args.queries, "--reference", f"contig={args.contig_fasta}",
+            "--out", str(out), "--cache-dir", cache, "--no-progress"]
+    upstream = [args.upstream_python, __file__, "--child", str(Path(cache) / "upstream.json"), "upstream",
+                args.queries, args.contig_fasta, args.contig]
+    _timed(ours)  # prepares the reference on first use: not counted
+    pairs = []
+    for i in range(args.runs):
+        pair = {"ours": _timed(ours), "upstream": _timed(upstream)}
+        pair["speedup_wall"] = round(pair["upstream"]["wall_s"] / pair["ours"]["wall_s"], 1)
+        pair["speedup_cpu"] = round(pair["upstream"]["cpu_s"] / pair["ours"]["cpu_s"], 1)
+        print(f"pair {i + 1}: {json.dumps(pair)}", flush=True)
+        pairs.append(pair)
+    summary = {f"median_{side}_{what}": round(statistics.median(p[side][what] for p in pairs), 3)
+               for side in ("ours", "upstream") for what in ("wall_s", "cpu_s")}
+    summary.update({f"median_{k}": statistics.median(p[k] for p in pairs) for k in ("speedup_wall", "speedup_cpu")})
+    summary.update(runs=args.runs, queries=args.queries, contig=args.contig,
+                   found_by_upstream=json.loads((Path(cache) / "upstream.json").read_text())["found"],
+                   located_by_ours=sum(line.split("\t")[1] == "unique" for line in out.read_text().splitlines()[1:]))
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child"]:
         return child(argv[1:])
+    if argv[:1] == ["--ab"]:
+        return ab(argv[1:])
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--workdir", type=Path, default=Path("/tmp/gbhub-bench-create"))
     p.add_argument("--positives", type=int, default=50_000)
@@ -341,10 +401,8 @@ def main(argv: list[str] | None = None) -> int:
         # upstream's rate on the full input, from its measured per-base rate on the same queries
         rate = report["same_input"]["contig_bp"] / up["library_s"]
         report["upstream_extrapolated_full_genome_s"] = round(report["genome_bp"] / rate)
-        print("\nA/B under farm-bench (whole processes, same input):")
-        print(f"  farm-bench -n 3 --timeout 3600 --vs '{sys.executable} {__file__} --child /tmp/up.json upstream "
-              f"{sub_q} {sub_fa} {args.upstream_contig}' -- {sys.executable} -m gbhub locate {sub_q} --reference "
-              f"contig={sub_fa} --out /tmp/ours.tsv --cache-dir {sub_cache} --no-progress")
+        print("\nA/B of the whole processes on the same input (alternating, ratio pair by pair):")
+        print(f"  {sys.executable} {__file__} --ab 3 {sub_q} {sub_fa} {args.upstream_contig} --cache-dir {sub_cache}")
     (work / "bench_create_locate.json").write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
     if args.clean:

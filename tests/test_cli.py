@@ -17,14 +17,14 @@ def _subcommands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()):
                 yield from _subcommands(sub, (*prefix, name))
 
 
-COMMANDS = [path for path, _ in _subcommands(build_parser())]
+COMMANDS_TREE = [path for path, _ in _subcommands(build_parser())]
 
 
 def test_the_command_tree_is_found():
-    assert {("build",), ("audit",), ("train",), ("train", "cnn"), ("push-model",)} <= set(COMMANDS)
+    assert {("build",), ("audit",), ("train",), ("train", "cnn"), ("push-model",)} <= set(COMMANDS_TREE)
 
 
-@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+@pytest.mark.parametrize("path", COMMANDS_TREE, ids=" ".join)
 def test_every_subcommand_describes_itself_with_dashed_flags(path, capsys):
     with pytest.raises(SystemExit) as exit_:
         main([*path, "--help"])
@@ -49,3 +49,28 @@ def test_shared_flags_refuse_the_same_bad_values_before_any_work(path, flag, val
     err = capsys.readouterr().err
     assert f"argument {flag}:" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_command_table_names_what_each_module_registers():
+    """`main` registers only the module of the command it runs: the table must say which module that is."""
+    import importlib
+
+    from gbhub.cli import COMMAND_MODULES, COMMANDS
+
+    registered = {}
+    for module in COMMAND_MODULES:
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(f"gbhub.commands.{module}").register(sub)
+        registered.update(dict.fromkeys(sub.choices, module))
+    assert registered == COMMANDS
+    assert {path[0] for path in COMMANDS_TREE} == set(COMMANDS)
+
+
+def test_a_command_is_parsed_by_its_module_alone(capsys):
+    parser = build_parser("locate")
+    assert set(parser._subparsers._group_actions[0].choices) == {"create", "locate"}
+    with pytest.raises(SystemExit) as exit_:
+        main(["-v", "nonsense"])  # an unknown word: every command is registered, and argparse lists them
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'nonsense'" in err and all(name in err for name in ("locate", "train", "push-model"))

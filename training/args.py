@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import math
 import types
@@ -144,9 +145,15 @@ NOT_SETTINGS = frozenset({"out", "dataset", "resume", "no_progress", "torch_thre
 # ------------------------------------------------------------------------------------------- flags
 
 
+@functools.cache
+def _type_hints(cls) -> dict[str, Any]:
+    """A dataclass's resolved field types, once per class (resolving them is the parser's largest start-up cost)."""
+    return typing.get_type_hints(cls)
+
+
 def _field_type(cls, f: dataclasses.Field):
     """`(base type, allows None, choices)` of a dataclass field."""
-    hint = typing.get_type_hints(cls)[f.name]
+    hint = _type_hints(cls)[f.name]
     optional = False
     args = typing.get_args(hint)
     if typing.get_origin(hint) in (typing.Union, types.UnionType):

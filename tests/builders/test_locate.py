@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from nontata_genome import build_nontata_genome
 
 from gbhub.builders.genome import Genome, prepare
 from gbhub.builders.hub_layout import write_hub_folder
-from gbhub.builders.locate import locate_sequences, read_queries
+from gbhub.builders.locate import _same_as_queries, locate_sequences, read_queries, table_text, write_locations
 from gbhub.cli import main
 
 _COMP = str.maketrans("ACGTN", "TGCAN")
@@ -258,3 +261,67 @@ def test_a_located_sequence_only_dataset_is_audited_on_its_coordinates(planted, 
     pairs = report["overlap"]["pairs"]["test_vs_train_validation"]
     assert pairs["overlapping"] == 1 and pairs["by_class"]["b"]["overlapping"] == 1  # the planted piece (row 19)
     assert report["contigs"]["by_class"]["a"]["applicable"]
+
+
+def test_text_written_without_pandas_is_the_bytes_pandas_writes(planted, tmp_path):
+    """A FASTA's table and BED are written through `csv` (the command then never imports pandas): the bytes are
+    those `DataFrame.to_csv` writes, ids that need quoting and every status included."""
+    _, _, genome, queries, _, special, _ = planted
+    seqs = queries[:30] + list(special.values())
+    ids = np.array([f"q{i}" for i in range(len(seqs))], dtype=object)
+    ids[:5] = ["with,comma", 'with"quote', "with\ttab", "two  spaces and\ta tab", "ünïcode"]
+    result = locate_sequences(genome, seqs, progress=False)
+    assert set(result.counts().values()) != {0} and all(result.counts().values())  # every status present
+    for name in ("t.tsv", "t.csv"):
+        fast = write_locations(result, ids, tmp_path / f"fast-{name}")
+        slow = write_locations(result, ids, tmp_path / f"pandas-{name}", pd.DataFrame(index=range(len(seqs))))
+        assert fast.read_bytes() == slow.read_bytes()
+        back = pd.read_csv(fast, sep="\t" if name.endswith("tsv") else ",", dtype=str, keep_default_na=False)
+        assert back["id"].tolist() == ids.tolist()
+    # the BED as the pandas version wrote it: unique rows sorted by region, start, end; whitespace runs -> "_"
+    frame = result.table.copy()
+    frame.insert(0, "id", ids)
+    rows = frame[frame["status"] == "unique"]
+    rows = rows.assign(id=rows["id"].astype(str).str.replace(r"\s+", "_", regex=True), score=0)
+    rows = rows.sort_values(["region", "start", "end"], kind="stable")
+    want = rows[["region", "start", "end", "id", "score", "strand"]].astype(str).to_csv(
+        sep="\t", header=False, index=False, lineterminator="\n")
+    assert write_locations(result, ids, tmp_path / "t.bed").read_text() == want
+    assert table_text(result, ids) == (tmp_path / "fast-t.tsv").read_text()
+
+
+def test_locate_on_a_fasta_imports_no_pandas(planted, tmp_path):
+    """Start-up is most of the command's time on one chromosome: FASTA in, text out stays off pandas."""
+    root, fasta, _, queries, _, _, _ = planted
+    fa = tmp_path / "q.fa"
+    fa.write_text("".join(f">q{i}\n{s}\n" for i, s in enumerate(queries[:20])))
+    code = ("import sys; from gbhub.cli import main; "
+            f"code = main(['locate', {str(fa)!r}, '--reference', 'test={fasta}', '--out', {str(tmp_path / 'o.tsv')!r}, "
+            f"'--cache-dir', {str(root / 'cache')!r}, '--no-progress']); "
+            "sys.exit(code or 10 * ('pandas' in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr + "\n(exit 10: pandas was imported)"
+    assert (tmp_path / "o.tsv").read_text().count("\tunique\t") == 20
+
+
+def test_fasta_bytes_outside_ascii_read_as_replacement_characters(tmp_path):
+    fa = tmp_path / "q.fa"
+    fa.write_bytes(b">a\nACGT\n>b\nAC\xffGT\n>c\n\n")
+    ids, seqs = read_queries(str(fa))
+    assert ids.tolist() == ["a", "b", "c"] and seqs.to_pylist() == ["ACGT", "AC\ufffdGT", ""]
+    fa.write_bytes(b">a\nACGT\n>b\nacgtn\n")
+    assert read_queries(str(fa))[1].to_pylist() == ["ACGT", "acgtn"]
+
+
+def test_verification_compares_every_byte_across_pieces():
+    rng = np.random.default_rng(0)
+    seqs = ["".join(rng.choice(list("ACGT"), size=int(n))) for n in rng.integers(12, 90, size=300)]
+    query = rng.integers(0, len(seqs), size=2000)
+    found = [seqs[q] for q in query]
+    for i in rng.choice(len(found), size=300, replace=False):  # one base changed, first, last or inside
+        s, j = found[i], int(rng.choice([0, len(found[i]) - 1, len(found[i]) // 2]))
+        found[i] = s[:j] + ("A" if s[j] != "A" else "C") + s[j + 1:]
+    want = np.array([f == seqs[q] for f, q in zip(found, query)])
+    for piece in (1, 7, 100, 1 << 23):
+        got = _same_as_queries(pa.array(found, pa.large_string()), pa.array(seqs, pa.large_string()), query, piece)
+        assert (got == want).all()

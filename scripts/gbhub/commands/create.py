@@ -257,7 +257,7 @@ def cmd_build_spec(args: argparse.Namespace) -> int:
 
 
 def cmd_locate(args: argparse.Namespace) -> int:
-    from gbhub.builders.locate import locate_sequences, read_query_table, write_locations
+    from gbhub.builders.locate import locate_sequences, read_query_table, table_text, write_locations
     from gbhub.builders.regions.reference import resolve_named_reference
 
     if args.no_progress and not Path(args.input).is_file():  # a dataset: `datasets` shows bars of its own
@@ -281,6 +281,8 @@ def cmd_locate(args: argparse.Namespace) -> int:
                   f"{len(ids) - counts['unique']:,} have no single locus and are left out)")
         else:
             print(f"-> {path}")
+    elif columns is None:
+        sys.stdout.write(table_text(result, ids))
     else:
         frame = result.table.copy()
         frame.insert(0, "id", ids)
