@@ -594,13 +594,10 @@ class Genome:
             CoordinateTableError: an unknown contig, or an interval that ends past its contig
                 (never silently shortened).
         """
+        n = len(starts)
         offsets = self.locate(regions, starts, ends, table=table, rows=rows)
-        return self.fetch_offsets(offsets + starts, ends - starts, minus)
-
-    def fetch_offsets(self, absolute: np.ndarray, lengths: np.ndarray, minus: np.ndarray) -> pa.Array:
-        """`fetch` of intervals already checked: `absolute` is each one's byte offset in `sequence.bin` (its
-        contig's offset plus its start), `lengths` its length (> 0, within its contig)."""
-        n = len(absolute)
+        absolute = offsets + starts  # byte offset of each interval's first base in sequence.bin
+        lengths = ends - starts
         minus = np.asarray(minus, dtype=bool)
         # Visit intervals in genome order, mapping one bounded window of sequence.bin at a time:
         # resident memory stays near `_WINDOW` whatever the genome size, and pages are read in order.
@@ -635,6 +632,47 @@ class Genome:
         views[order] = np.concatenate([piece_views for _, piece_views in pieces])
         target = pa.string() if lengths.sum() < 2**31 else pa.large_string()
         return _view_array(views, [piece.buffers()[2] for piece, _ in pieces], target)
+
+    def iter_bytes(self, absolute: np.ndarray, lengths: np.ndarray, minus: np.ndarray, *,
+                   piece: int = 1 << 23) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Sequences as raw bytes, for code that compares them rather than builds a table (no Arrow).
+
+        `absolute`: each interval's byte offset in `sequence.bin` (its contig's offset plus its start), already
+        checked to lie within its contig; `lengths` > 0. Yields `(rows, data, offsets)` a piece at a time (about
+        `piece` bases), in genome order:
+        `data[offsets[i]:offsets[i + 1]]` is the sequence of interval `rows[i]`, reverse-complemented where
+        `minus`. Windows are mapped and released as in `fetch`, so memory stays bounded.
+        """
+        absolute = np.asarray(absolute, dtype=np.int64)
+        lengths = np.asarray(lengths, dtype=np.int64)
+        minus = np.asarray(minus, dtype=bool)
+        order = np.argsort(absolute, kind="stable")
+        with open(self.path / SEQUENCE_FILE, "rb") as handle:
+            for lo, hi in _windows(absolute[order]):
+                picked = order[lo:hi]
+                first = int(absolute[picked[0]])
+                base = first - first % mmap.ALLOCATIONGRANULARITY
+                size = int((absolute[picked] + lengths[picked]).max()) - base
+                window = mmap.mmap(handle.fileno(), size, offset=base, access=mmap.ACCESS_READ)
+                genome = np.frombuffer(window, dtype=np.uint8)
+                try:
+                    ends = np.cumsum(lengths[picked])
+                    cuts = np.searchsorted(ends, np.arange(piece, int(ends[-1]), piece), side="left")
+                    for rows in np.split(picked, np.unique(cuts + 1)):
+                        if not len(rows):
+                            continue
+                        n = lengths[rows]
+                        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+                        np.cumsum(n, out=offsets[1:])
+                        within = np.arange(offsets[-1]) - np.repeat(offsets[:-1], n)
+                        flip = np.repeat(minus[rows], n)
+                        at = np.repeat(absolute[rows] - base, n) + np.where(flip, np.repeat(n, n) - 1 - within, within)
+                        data = genome[at]  # a copy: nothing points into the window once the piece is made
+                        data[flip] = COMPLEMENT_LUT[data[flip]]
+                        yield rows, data, offsets
+                finally:
+                    del genome
+                    window.close()
 
 
 # Arrow string_view arrays: each row is a 16-byte view (int32 length, then 12 inline bytes when the

@@ -127,7 +127,12 @@ def _as_large_strings(sequences) -> pa.Array:
     arr = sequences if isinstance(sequences, (pa.Array, pa.ChunkedArray)) else pa.array(list(sequences), pa.large_string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    arr = arr.cast(pa.large_string())
+    if arr.type == pa.string() and not arr.null_count:  # widen the offsets by hand: `cast` would import
+        offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset: arr.offset + len(arr) + 1]  # compute
+        data = arr.buffers()[2] if arr.buffers()[2] is not None else pa.py_buffer(b"")
+        arr = pa.LargeStringArray.from_buffers(len(arr), pa.py_buffer(offsets.astype(np.int64)), data)
+    elif arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
     if arr.null_count:
         raise LocateError(f"{arr.null_count} of the sequences are missing (null): drop them first")
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + len(arr) + 1]
@@ -438,25 +443,19 @@ def _verify(genome: Genome, seqs: pa.Array, lengths: np.ndarray, pending: list[t
     if not len(start):
         return query, contig_ids, start, minus
     offsets = np.array([c.offset for c in contigs], dtype=np.int64)[contig_ids]
-    found = genome.fetch_offsets(offsets + start, lengths[query], minus)
-    same = _same_as_queries(found.cast(pa.large_string()), seqs, query)
+    q_data, q_off = _buffers(seqs)
+    same = np.zeros(len(query), dtype=bool)
+    for rows, data, bounds in genome.iter_bytes(offsets + start, lengths[query], minus):
+        same[rows] = _equal_to_queries(data, bounds, q_data, q_off, query[rows])
     return query[same], contig_ids[same], start[same], minus[same]
 
 
-def _same_as_queries(found: pa.Array, seqs: pa.Array, query: np.ndarray, piece: int = 1 << 23) -> np.ndarray:
-    """`found[i] == seqs[query[i]]` for each `i` (equal lengths, > 0), compared byte for byte in numpy, a few MB
-    at a time."""
-    f_data, f_off = _buffers(found)
-    q_data, q_off = _buffers(seqs)
-    same = np.empty(len(query), dtype=bool)
-    bounds = np.unique(np.searchsorted(f_off, np.arange(f_off[0], f_off[-1], piece), side="right") - 1)
-    for lo, hi in zip(bounds, [*bounds[1:], len(query)]):
-        rows = slice(lo, hi)
-        length = np.diff(f_off[lo: hi + 1])
-        at = np.repeat(q_off[query[rows]] - f_off[rows], length) + np.arange(f_off[lo], f_off[hi])
-        differs = f_data[f_off[lo]: f_off[hi]] != q_data[at]
-        same[rows] = ~np.logical_or.reduceat(differs, f_off[rows] - f_off[lo])
-    return same
+def _equal_to_queries(data: np.ndarray, bounds: np.ndarray, q_data: np.ndarray, q_off: np.ndarray,
+                      query: np.ndarray) -> np.ndarray:
+    """`data[bounds[i]:bounds[i + 1]] == query sequence query[i]` for each `i` (equal lengths, > 0), in numpy."""
+    length = np.diff(bounds)
+    at = np.repeat(q_off[query] - bounds[:-1], length) + np.arange(bounds[-1])
+    return ~np.logical_or.reduceat(data != q_data[at], bounds[:-1])
 
 
 # ------------------------------------------------------------------------------------------------ inputs

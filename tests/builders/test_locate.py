@@ -15,7 +15,7 @@ from nontata_genome import build_nontata_genome
 
 from gbhub.builders.genome import Genome, prepare
 from gbhub.builders.hub_layout import write_hub_folder
-from gbhub.builders.locate import _same_as_queries, locate_sequences, read_queries, table_text, write_locations
+from gbhub.builders.locate import _equal_to_queries, locate_sequences, read_queries, table_text, write_locations
 from gbhub.cli import main
 
 _COMP = str.maketrans("ACGTN", "TGCAN")
@@ -313,15 +313,34 @@ def test_fasta_bytes_outside_ascii_read_as_replacement_characters(tmp_path):
     assert read_queries(str(fa))[1].to_pylist() == ["ACGT", "acgtn"]
 
 
-def test_verification_compares_every_byte_across_pieces():
+def test_verification_reads_the_genome_bytes_of_both_strands_and_compares_every_one(planted):
+    """`Genome.iter_bytes` gives what `Genome.fetch` gives, piece by piece; `_equal_to_queries` finds a single
+    changed base anywhere in a sequence."""
+    _, _, genome, _, _, _, contigs = planted
     rng = np.random.default_rng(0)
-    seqs = ["".join(rng.choice(list("ACGT"), size=int(n))) for n in rng.integers(12, 90, size=300)]
-    query = rng.integers(0, len(seqs), size=2000)
-    found = [seqs[q] for q in query]
-    for i in rng.choice(len(found), size=300, replace=False):  # one base changed, first, last or inside
-        s, j = found[i], int(rng.choice([0, len(found[i]) - 1, len(found[i]) // 2]))
-        found[i] = s[:j] + ("A" if s[j] != "A" else "C") + s[j + 1:]
-    want = np.array([f == seqs[q] for f, q in zip(found, query)])
-    for piece in (1, 7, 100, 1 << 23):
-        got = _same_as_queries(pa.array(found, pa.large_string()), pa.array(seqs, pa.large_string()), query, piece)
-        assert (got == want).all()
+    names = np.array(list(genome.contigs), dtype=object)
+    region = names[rng.integers(0, len(names), size=500)]
+    lengths = rng.integers(1, 400, size=500)
+    starts = np.array([rng.integers(0, genome.contigs[r].length - n) for r, n in zip(region, lengths)])
+    minus = rng.random(500) < 0.5
+    want = genome.fetch(region, starts, starts + lengths, minus).to_pylist()
+    absolute = np.array([genome.contigs[r].offset for r in region]) + starts
+    for piece in (1, 1000, 1 << 23):
+        got = [None] * 500
+        for rows, data, bounds in genome.iter_bytes(absolute, lengths, minus, piece=piece):
+            for i, row in enumerate(rows):
+                got[row] = data[bounds[i]: bounds[i + 1]].tobytes().decode()
+        assert got == want
+    seqs = want[:200]
+    changed = list(seqs)
+    for i in range(0, 200, 3):  # one base changed: first, last or inside
+        j = [0, len(seqs[i]) - 1, len(seqs[i]) // 2][(i // 3) % 3]
+        changed[i] = seqs[i][:j] + ("A" if seqs[i][j] != "A" else "C") + seqs[i][j + 1:]
+    data = np.frombuffer("".join(changed).encode(), dtype=np.uint8)
+    bounds = np.concatenate([[0], np.cumsum([len(s) for s in changed])])
+    order = rng.permutation(200)  # queries in another order than the genome bytes
+    q = pa.array([seqs[i] for i in order], pa.large_string())
+    q_off = np.frombuffer(q.buffers()[1], dtype=np.int64)
+    q_data = np.frombuffer(q.buffers()[2], dtype=np.uint8)
+    same = _equal_to_queries(data, bounds, q_data, q_off, np.argsort(order))
+    assert same.tolist() == [i % 3 != 0 for i in range(200)]
