@@ -599,27 +599,10 @@ class Genome:
         absolute = offsets + starts  # byte offset of each interval's first base in sequence.bin
         lengths = ends - starts
         minus = np.asarray(minus, dtype=bool)
-        # Visit intervals in genome order, mapping one bounded window of sequence.bin at a time:
-        # resident memory stays near `_WINDOW` whatever the genome size, and pages are read in order.
-        order = np.argsort(absolute, kind="stable")
-        pieces = []
-        with open(self.path / "sequence.bin", "rb") as handle:
-            for lo, hi in _windows(absolute[order]):
-                picked = order[lo:hi]
-                first = int(absolute[picked[0]])
-                base = first - first % mmap.ALLOCATIONGRANULARITY
-                size = int((absolute[picked] + lengths[picked]).max()) - base
-                window = mmap.mmap(handle.fileno(), size, offset=base, access=mmap.ACCESS_READ)
-                try:
-                    piece = _extract(window, absolute[picked] - base, lengths[picked], minus[picked])
-                except BaseException:
-                    # frames of the traceback may still hold views of the window: let it be
-                    # unmapped when they go, rather than mask the error with a BufferError
-                    with contextlib.suppress(BufferError):
-                        window.close()
-                    raise
-                window.close()  # every view into it was released when _extract returned
-                pieces.append(piece)
+        pieces, order = [], []
+        for picked, base, window in self._mapped_windows(absolute, lengths):
+            pieces.append(_extract(window, absolute[picked] - base, lengths[picked], minus[picked]))
+            order.append(picked)
         if not pieces:
             return pa.array([], type=pa.string())
         # Back to row order without a gather: the windows' views, re-pointed at their outputs
@@ -629,7 +612,7 @@ class Genome:
             piece_views[wide, 2] = index
             piece_views[wide, 3] = np.frombuffer(piece.buffers()[1], dtype=np.int32)[: len(piece)][wide]
         views = np.empty((n, 4), dtype="<i4")
-        views[order] = np.concatenate([piece_views for _, piece_views in pieces])
+        views[np.concatenate(order)] = np.concatenate([piece_views for _, piece_views in pieces])
         target = pa.string() if lengths.sum() < 2**31 else pa.large_string()
         return _view_array(views, [piece.buffers()[2] for piece, _ in pieces], target)
 
@@ -646,6 +629,28 @@ class Genome:
         absolute = np.asarray(absolute, dtype=np.int64)
         lengths = np.asarray(lengths, dtype=np.int64)
         minus = np.asarray(minus, dtype=bool)
+        for picked, base, window in self._mapped_windows(absolute, lengths):
+            genome = np.frombuffer(window, dtype=np.uint8)
+            ends = np.cumsum(lengths[picked])
+            cuts = np.searchsorted(ends, np.arange(piece, int(ends[-1]), piece), side="left")
+            for rows in np.split(picked, np.unique(cuts + 1)):
+                if not len(rows):
+                    continue
+                n = lengths[rows]
+                offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+                np.cumsum(n, out=offsets[1:])
+                within = np.arange(offsets[-1]) - np.repeat(offsets[:-1], n)
+                flip = np.repeat(minus[rows], n)
+                at = np.repeat(absolute[rows] - base, n) + np.where(flip, np.repeat(n, n) - 1 - within, within)
+                data = genome[at]  # a copy: nothing points into the window once the piece is made
+                data[flip] = COMPLEMENT_LUT[data[flip]]
+                yield rows, data, offsets
+            del genome  # the window is unmapped when the next one is asked for
+
+    def _mapped_windows(self, absolute: np.ndarray, lengths: np.ndarray) -> Iterator[tuple[np.ndarray, int, mmap.mmap]]:
+        """`(rows, base, window)`: the intervals in genome order, one bounded window of `sequence.bin` mapped at a
+        time (`base`: its byte offset), so resident memory stays near `_WINDOW` whatever the genome size and
+        pages are read in order. A window is unmapped when the next is asked for: hold no view of it by then."""
         order = np.argsort(absolute, kind="stable")
         with open(self.path / SEQUENCE_FILE, "rb") as handle:
             for lo, hi in _windows(absolute[order]):
@@ -654,25 +659,15 @@ class Genome:
                 base = first - first % mmap.ALLOCATIONGRANULARITY
                 size = int((absolute[picked] + lengths[picked]).max()) - base
                 window = mmap.mmap(handle.fileno(), size, offset=base, access=mmap.ACCESS_READ)
-                genome = np.frombuffer(window, dtype=np.uint8)
                 try:
-                    ends = np.cumsum(lengths[picked])
-                    cuts = np.searchsorted(ends, np.arange(piece, int(ends[-1]), piece), side="left")
-                    for rows in np.split(picked, np.unique(cuts + 1)):
-                        if not len(rows):
-                            continue
-                        n = lengths[rows]
-                        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-                        np.cumsum(n, out=offsets[1:])
-                        within = np.arange(offsets[-1]) - np.repeat(offsets[:-1], n)
-                        flip = np.repeat(minus[rows], n)
-                        at = np.repeat(absolute[rows] - base, n) + np.where(flip, np.repeat(n, n) - 1 - within, within)
-                        data = genome[at]  # a copy: nothing points into the window once the piece is made
-                        data[flip] = COMPLEMENT_LUT[data[flip]]
-                        yield rows, data, offsets
-                finally:
-                    del genome
-                    window.close()
+                    yield picked, base, window
+                except BaseException:
+                    # frames of the traceback may still hold views of the window: let it be unmapped when
+                    # they go, rather than mask the error with a BufferError
+                    with contextlib.suppress(BufferError):
+                        window.close()
+                    raise
+                window.close()  # every view into it is released by now
 
 
 # Arrow string_view arrays: each row is a 16-byte view (int32 length, then 12 inline bytes when the

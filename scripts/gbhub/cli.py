@@ -6,10 +6,13 @@ import argparse
 import importlib
 import logging
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from gbhub import __version__
 from gbhub.builders.errors import GBHubError, os_error_message
+
+if TYPE_CHECKING:  # what `build_parser` loads by name (`COMMAND_MODULES`), for readers and import graphs
+    from gbhub.commands import audit, cards, create, data, leaderboard, motifs, train  # noqa: F401
 
 # Each module of `gbhub.commands` exposes `register(subparsers)`, adding its subcommands with
 # `set_defaults(func=...)`; `func(args)` returns an exit status. The command modules import the heavy
