@@ -344,3 +344,17 @@ def test_verification_reads_the_genome_bytes_of_both_strands_and_compares_every_
     q_data = np.frombuffer(q.buffers()[2], dtype=np.uint8)
     same = _equal_to_queries(data, bounds, q_data, q_off, np.argsort(order))
     assert same.tolist() == [i % 3 != 0 for i in range(200)]
+
+
+def test_arrow_inputs_of_every_string_layout_give_the_same_result(planted):
+    """Lists, `string` (int32 offsets, widened by hand), sliced arrays, `large_string`, `string_view` and chunked
+    arrays are read alike."""
+    _, _, genome, queries, _, _, _ = planted
+    seqs = queries[:50]
+    want = locate_sequences(genome, seqs[10:40], progress=False).table
+    for given in (pa.array(seqs, pa.string()).slice(10, 30), pa.array(seqs[10:40], pa.large_string()),
+                  pa.array(seqs[10:40], pa.string_view()), pa.chunked_array([seqs[10:25], seqs[25:40]])):
+        got = locate_sequences(genome, given, progress=False).table
+        pd.testing.assert_frame_equal(got, want)
+    with pytest.raises(ValueError, match="1 of the sequences are missing"):
+        locate_sequences(genome, pa.array([seqs[0], None], pa.string()), progress=False)
