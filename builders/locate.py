@@ -124,7 +124,15 @@ TABLE_COLUMNS = ("id", "status", "hits", "region", "start", "end", "strand")
 
 
 def _as_large_strings(sequences) -> pa.Array:
-    arr = sequences if isinstance(sequences, (pa.Array, pa.ChunkedArray)) else pa.array(list(sequences), pa.large_string())
+    """The queries as one upper-case `large_string` array (lists, and every Arrow string layout)."""
+    if isinstance(sequences, (pa.Array, pa.ChunkedArray)):
+        arr = sequences
+    else:
+        sequences = list(sequences)
+        if all(isinstance(s, str) for s in sequences):
+            arr = _utf8_array([s.encode() for s in sequences])
+        else:  # None (refused below as missing) or not text (Arrow's own error)
+            arr = pa.array(sequences, pa.large_string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     if arr.type == pa.string() and not arr.null_count:  # widen the offsets by hand: `cast` would import
@@ -529,14 +537,18 @@ def read_query_table(source: str, *, column: str = "sequence", id_column: str | 
 
 
 def _fasta_strings(sequences: list[bytes]) -> pa.Array:
-    """FASTA sequences as one Arrow string array, built from their bytes (`pa.array` on Python strings would
-    import pandas, a third of the command's start-up); a byte outside ASCII reads as U+FFFD, as in `decode`."""
-    data = b"".join(sequences)
-    if not data.isascii():
-        return pa.array([s.decode("ascii", "replace") for s in sequences], pa.large_string())
-    offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
-    np.cumsum([len(s) for s in sequences], out=offsets[1:])
-    return pa.LargeStringArray.from_buffers(len(sequences), pa.py_buffer(offsets), pa.py_buffer(data))
+    """FASTA sequences as one Arrow string array; a byte outside ASCII reads as U+FFFD, as in `decode`."""
+    if not all(s.isascii() for s in sequences):
+        sequences = [s.decode("ascii", "replace").encode() for s in sequences]
+    return _utf8_array(sequences)
+
+
+def _utf8_array(chunks: list[bytes]) -> pa.Array:
+    """A `large_string` array from UTF-8 bytes, built from its buffers: `pa.array` on Python strings imports
+    pandas, a third of `gbhub locate`'s start-up."""
+    offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
+    np.cumsum([len(c) for c in chunks], out=offsets[1:])
+    return pa.LargeStringArray.from_buffers(len(chunks), pa.py_buffer(offsets), pa.py_buffer(b"".join(chunks)))
 
 
 def _dataset_frame(part) -> pd.DataFrame:

@@ -356,5 +356,8 @@ def test_arrow_inputs_of_every_string_layout_give_the_same_result(planted):
                   pa.array(seqs[10:40], pa.string_view()), pa.chunked_array([seqs[10:25], seqs[25:40]])):
         got = locate_sequences(genome, given, progress=False).table
         pd.testing.assert_frame_equal(got, want)
-    with pytest.raises(ValueError, match="1 of the sequences are missing"):
-        locate_sequences(genome, pa.array([seqs[0], None], pa.string()), progress=False)
+    for missing in (pa.array([seqs[0], None], pa.string()), [seqs[0], None]):
+        with pytest.raises(ValueError, match="1 of the sequences are missing"):
+            locate_sequences(genome, missing, progress=False)
+    text = locate_sequences(genome, [seqs[0], seqs[1] + "Ä"], progress=False).table  # not ASCII: never a locus
+    assert text["status"].tolist() == ["unique", "unmapped"]
