@@ -27,7 +27,6 @@ from typing import BinaryIO, Iterator
 import numpy as np
 import pyarrow as pa
 import xxhash
-from tqdm.auto import tqdm
 
 from gbhub.builders.assemblies import KNOWN_LENGTHS, canonical_contig
 from gbhub.builders.errors import (
@@ -256,6 +255,8 @@ def _write_prepared(source: Path, tmp: Path, *, assembly: str | None, sha256: st
     with _open_fasta(source) as stream, open(tmp / SEQUENCE_FILE, "wb") as out:
         writer = _BlockWriter(out)
         current, offset, length = None, 0, 0
+        from tqdm.auto import tqdm  # lazy: 35 ms of a quick command's start-up
+
         bar = tqdm(desc=f"preparing {source.name}", unit="contig", disable=not progress)
         for name, chunk in _iter_records(stream, source):
             if chunk is None:
@@ -820,6 +821,8 @@ def soft_mask(genome: "Genome", source: Path | None = None, *, progress: bool = 
     starts, ends = [], []
     with _open_fasta(source) as stream:
         index, position, inside = -1, 0, False
+        from tqdm.auto import tqdm  # lazy: 35 ms of a quick command's start-up
+
         bar = tqdm(desc=f"reading the soft mask of {source.name}", unit="contig", disable=not progress)
         for name, chunk in _iter_records(stream, source):
             if chunk is None:
@@ -868,6 +871,8 @@ def n_runs(genome: "Genome", *, progress: bool = True) -> tuple[np.ndarray, np.n
         with np.load(side) as data:
             return data["starts"], data["ends"]
     starts, ends = [], []
+    from tqdm.auto import tqdm  # lazy: 35 ms of a quick command's start-up
+
     bar = tqdm(total=sum(c.length for c in genome.contigs.values()), desc="finding N runs", unit="bp",
                unit_scale=True, disable=not progress)
     for contig in genome.contigs.values():

@@ -291,16 +291,18 @@ def test_text_written_without_pandas_is_the_bytes_pandas_writes(planted, tmp_pat
 
 
 def test_locate_on_a_fasta_imports_no_pandas(planted, tmp_path):
-    """Start-up is most of the command's time on one chromosome: FASTA in, text out stays off pandas."""
+    """Start-up is most of the command's time on one chromosome: FASTA in, text out, no bars, imports neither
+    pandas nor `pyarrow.compute` nor tqdm."""
     root, fasta, _, queries, _, _, _ = planted
     fa = tmp_path / "q.fa"
     fa.write_text("".join(f">q{i}\n{s}\n" for i, s in enumerate(queries[:20])))
     code = ("import sys; from gbhub.cli import main; "
             f"code = main(['locate', {str(fa)!r}, '--reference', 'test={fasta}', '--out', {str(tmp_path / 'o.tsv')!r}, "
             f"'--cache-dir', {str(root / 'cache')!r}, '--no-progress']); "
-            "sys.exit(code or 10 * ('pandas' in sys.modules))")
+            "loaded = [m for m in ('pandas', 'pyarrow.compute', 'tqdm', 'datasets') if m in sys.modules]; "
+            "print(loaded); sys.exit(code or 10 * bool(loaded))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr + "\n(exit 10: pandas was imported)"
+    assert done.returncode == 0, f"{done.stderr}\n(exit 10: imported {done.stdout.strip()})"
     assert (tmp_path / "o.tsv").read_text().count("\tunique\t") == 20
 
 
