@@ -301,6 +301,8 @@ def test_locate_on_a_fasta_imports_no_pandas(planted, tmp_path):
             f"'--cache-dir', {str(root / 'cache')!r}, '--no-progress']); "
             "loaded = [m for m in ('pandas', 'pyarrow.compute', 'tqdm', 'datasets') if m in sys.modules]; "
             "print(loaded); sys.exit(code or 10 * bool(loaded))")
+    assert main(["locate", str(fa), "--reference", f"test={fasta}", "--out", str(tmp_path / "first.tsv"),
+                 "--cache-dir", str(root / "cache"), "--no-progress"]) == 0  # the reference prepared once
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, f"{done.stderr}\n(exit 10: imported {done.stdout.strip()})"
     assert (tmp_path / "o.tsv").read_text().count("\tunique\t") == 20
