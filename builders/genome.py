@@ -484,26 +484,26 @@ class Genome:
                 return f"record {contig.name!r}"
         return "the sequence"
 
-    def iter_chunks(self, contig: Contig, size: int, overlap: int = 0, *,
-                    reuse: bool = False) -> Iterator[tuple[int, np.ndarray]]:
+    def iter_chunks(self, contig: Contig, size: int, overlap: int = 0) -> Iterator[tuple[int, np.ndarray]]:
         """`(position, bases)` blocks covering `contig`: `bases` is a `(<= size + overlap,)` uint8 copy of
-        `contig[position:position + size + overlap]`; positions step by `size` from 0.
-
-        `reuse=True` reads every block into one buffer (each block then overwrites the one before, so use it
-        before asking for the next): a scan of a whole genome then allocates, and page-faults, once.
-        """
-        buffer = np.empty(min(size + overlap, contig.length), dtype=np.uint8) if reuse else None
+        `contig[position:position + size + overlap]`; positions step by `size` from 0."""
         with open(self.path / SEQUENCE_FILE, "rb") as handle:
             for pos in range(0, contig.length, size):
                 count = min(size + overlap, contig.length - pos)
-                if buffer is not None:
-                    got = os.preadv(handle.fileno(), [memoryview(buffer)[:count]], contig.offset + pos)
-                    data = buffer[:got]
-                else:
-                    data = np.frombuffer(os.pread(handle.fileno(), count, contig.offset + pos), dtype=np.uint8)
+                data = os.pread(handle.fileno(), count, contig.offset + pos)
                 if len(data) != count:
                     raise self._damaged(f"{SEQUENCE_FILE} ended early")
-                yield pos, data
+                yield pos, np.frombuffer(data, dtype=np.uint8)
+
+    def read_into(self, contig: Contig, pos: int, out: np.ndarray) -> np.ndarray:
+        """`contig[pos:pos + len(out)]` (shortened at the contig's end) read into `out`, a uint8 buffer a caller
+        reuses (a genome scan then allocates, and page-faults, once); returns the filled part. Thread-safe."""
+        count = min(len(out), contig.length - pos)
+        with open(self.path / SEQUENCE_FILE, "rb") as handle:
+            got = os.preadv(handle.fileno(), [memoryview(out)[:count]], contig.offset + pos)
+        if got != count:
+            raise self._damaged(f"{SEQUENCE_FILE} ended early")
+        return out[:count]
 
     def resolve(self, region: str) -> Contig | None:
         """The contig a table's `region` names, in any spelling (`chr1`/`1`, `chrM`/`MT`/`MtDNA`...)."""

@@ -20,6 +20,8 @@ import csv
 import functools
 import io
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -299,13 +301,26 @@ def locate_sequences(genome: Genome, sequences, *, progress: bool = True) -> Loc
 
             bar = tqdm(total=total, desc="locating", unit="bp", unit_scale=True)
         run_s, run_e = n_runs(genome, progress=progress)
-        workspace = _Workspace(_BLOCK, w)
-        for contig_id, contig in enumerate(genome.contigs.values()):
-            block = _BLOCK - _BLOCK % w
+        block = _BLOCK - _BLOCK % w
+        contigs = list(genome.contigs.values())
+        runs = []  # each contig's runs of non-ACGT bases, in contig positions
+        for contig in contigs:
             inside = slice(np.searchsorted(run_s, contig.offset), np.searchsorted(run_s, contig.offset + contig.length))
-            runs = (run_s[inside] - contig.offset, run_e[inside] - contig.offset)
-            for pos, bases in genome.iter_chunks(contig, block, overlap=k - 1, reuse=True):
-                found = _scan_block(bases, pos, block, k, w, index, runs, workspace)
+            runs.append((run_s[inside] - contig.offset, run_e[inside] - contig.offset))
+        jobs = [(i, pos) for i, contig in enumerate(contigs) for pos in range(0, contig.length, block)]
+        local = threading.local()
+
+        def scan(job: tuple[int, int]):
+            contig_id, pos = job
+            if not hasattr(local, "workspace"):  # one per thread, reused for every block it scans
+                local.workspace = _Workspace(_BLOCK, w, k)
+            bases = genome.read_into(contigs[contig_id], pos, local.workspace.bases)
+            return _scan_block(bases, pos, block, k, w, index, runs[contig_id], local.workspace)
+
+        # numpy releases the GIL in the scan's array operations: blocks are scanned by a few threads, and the
+        # results taken in genome order (the output does not depend on the number of threads)
+        with ThreadPoolExecutor(max_workers=_scan_threads()) as pool:
+            for (contig_id, pos), found in zip(jobs, pool.map(scan, jobs)):
                 if found is not None:
                     pending.append((contig_id, *found))
                     pending_size += len(found[0])
@@ -313,9 +328,10 @@ def locate_sequences(genome: Genome, sequences, *, progress: bool = True) -> Loc
                     hits.append(_verify(genome, seqs, lengths, pending))
                     verified += pending_size
                     pending, pending_size = [], 0
+                done = min(block, contigs[contig_id].length - pos)
                 if bar is not None:
-                    bar.update(min(block, contig.length - pos))
-                scanned += min(block, contig.length - pos)
+                    bar.update(done)
+                scanned += done
         if pending:
             hits.append(_verify(genome, seqs, lengths, pending))
             verified += pending_size
@@ -349,11 +365,21 @@ def locate_sequences(genome: Genome, sequences, *, progress: bool = True) -> Loc
     return LocateResult(status, np.where(searchable, per_query, -1), region, locus, end, strand, all_hits, params)
 
 
+def _scan_threads() -> int:
+    """Threads that scan the genome: the usable cores, at most 4 (the scan is bound by memory beyond that)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
 class _Workspace:
     """Scratch arrays of one genome scan, allocated once: fresh 16 MB temporaries for every block cost more in
     page faults than the arithmetic on them."""
 
-    def __init__(self, block: int, w: int):
+    def __init__(self, block: int, w: int, k: int):
+        self.bases = np.empty(block + k - 1, dtype=np.uint8)
         m = block // w + 2
         self.u32 = np.empty(m * 4, dtype=np.uint32)
         self.u8 = np.empty(m * 4, dtype=np.uint8)

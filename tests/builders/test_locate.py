@@ -365,3 +365,20 @@ def test_arrow_inputs_of_every_string_layout_give_the_same_result(planted):
             locate_sequences(genome, missing, progress=False)
     text = locate_sequences(genome, [seqs[0], seqs[1] + "Ä"], progress=False).table  # not ASCII: never a locus
     assert text["status"].tolist() == ["unique", "unmapped"]
+
+
+def test_the_result_does_not_depend_on_the_scan_threads_or_block_size(planted, monkeypatch):
+    """Blocks are scanned by several threads and taken in genome order: 1 or 3 threads, small or large blocks
+    (k-mers straddling block ends), the same table and the same hits."""
+    import gbhub.builders.locate as locate
+
+    _, _, genome, queries, _, special, _ = planted
+    seqs = queries[:120] + list(special.values())
+    want = locate_sequences(genome, seqs, progress=False)
+    for threads, block in ((1, 1 << 12), (3, 1 << 12), (3, 1 << 14)):
+        monkeypatch.setattr(locate, "_scan_threads", lambda threads=threads: threads)
+        monkeypatch.setattr(locate, "_BLOCK", block)
+        got = locate_sequences(genome, seqs, progress=False)
+        pd.testing.assert_frame_equal(got.table, want.table)
+        pd.testing.assert_frame_equal(got.hits, want.hits)
+        assert got.params == want.params
