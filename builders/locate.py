@@ -653,8 +653,8 @@ def write_locations(result: LocateResult, ids: np.ndarray, out: str | os.PathLik
             else:
                 frame.to_csv(tmp, index=False, sep="\t" if name.endswith((".tsv", ".txt")) else ",")
         else:
-            sep = "\t" if name.endswith((".tsv", ".txt")) else ","
-            Path(tmp).write_text(_csv_text([list(TABLE_COLUMNS), *result.text_rows(ids)], sep), encoding="utf-8")
+            Path(tmp).write_text(table_text(result, ids, "\t" if name.endswith((".tsv", ".txt")) else ","),
+                                 encoding="utf-8")
     return out
 
 

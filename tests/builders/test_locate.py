@@ -125,6 +125,9 @@ def test_every_input_kind_through_the_command(planted, tmp_path, capsys):
         assert got["id"].tolist() == [f"q{i}" for i in range(60)]
         assert list(zip(got["region"].astype(str), got["start"], got["end"], got["strand"])) == expected
     assert "located 60 sequences" in capsys.readouterr().out
+    assert main(["locate", *cases[1], "--reference", f"test={fasta}", "--no-progress", "--cache-dir",
+                 str(root / "cache")]) == 0  # no --out: the ids and locations on stdout, as the FASTA's file
+    assert capsys.readouterr().out == (tmp_path / "located0.tsv").read_text()
     hits = tmp_path / "hits.csv"
     assert main(["locate", str(fa), "--reference", f"test={fasta}", "--out", str(tmp_path / "o.parquet"),
                  "--all-hits", str(hits), "--no-progress", "--cache-dir", str(root / "cache")]) == 0

@@ -281,12 +281,8 @@ def cmd_locate(args: argparse.Namespace) -> int:
                   f"{len(ids) - counts['unique']:,} have no single locus and are left out)")
         else:
             print(f"-> {path}")
-    elif columns is None:
+    else:  # ids and locations only, whatever the input (the bytes pandas would write: tested)
         sys.stdout.write(table_text(result, ids))
-    else:
-        frame = result.table.copy()
-        frame.insert(0, "id", ids)
-        frame.to_csv(sys.stdout, sep="\t", index=False)
     if args.all_hits:
         from gbhub.builders.hub_layout import atomic_path
 
